@@ -1,0 +1,106 @@
+/*
+ * config.h - foyer.ini, loaded with inih into one struct fy_config.
+ *
+ * Keys are case-insensitive and '_' is ignored, so Apache's directive names
+ * work as written (MaxKeepAliveRequests = max_keep_alive_requests). Every key
+ * is one row of a declarative table in conf/config.c: section, key, type,
+ * field offset, default, range. Unknown sections and keys, bad values and
+ * out-of-range numbers are errors that name the file and line.
+ */
+#ifndef FOYER_CONFIG_H
+#define FOYER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fy_access_log;
+
+#define FY_CONFIG_MAX_LISTEN 16
+
+/* One "listen =" line: "8080", "127.0.0.1:8080", "[::]:80", "443 tls". */
+struct fy_listen_spec {
+	char host[64]; /* "" = every address (IPv6 dual-stack where possible) */
+	int port;
+	int tls;
+	const char *file; /* where it was written, for error messages */
+	int line;
+};
+
+/* [site NAME]: a virtual host. The first site is the default. */
+struct fy_site {
+	char *name;
+	char **server_names; /* "example.com", "*.example.com"; lower case */
+	size_t n_server_names;
+	char *document_root; /* absolute, no trailing '/' (except "/") */
+	char **index;	     /* default: index.html index.php? see dist */
+	size_t n_index;
+	char *php;		/* "off" (default) | "fpm:POOL" | "inprocess" */
+	char *front_controller; /* "/index.php" or NULL */
+	char *access_log;	/* path, or NULL/"off" */
+	char *log_format;	/* default "combined" */
+	int follow_symlinks;	/* default off */
+	const char *file;	/* where the section starts */
+	int line;
+	/* filled at startup, not by the loader */
+	struct fy_access_log *access;
+};
+
+struct fy_config {
+	char *file; /* the main file */
+
+	/* [server] */
+	char *mpm; /* "prefork" | "worker" | "event"; default "event" */
+	struct fy_listen_spec listen[FY_CONFIG_MAX_LISTEN];
+	size_t n_listen; /* default: one, port 80 */
+	char *user;	 /* default "www-data" */
+	char *group;	 /* default "www-data" */
+	char *pid_file;	 /* default "/run/foyer/foyer.pid" */
+	char *error_log; /* default "/var/log/foyer/error.log"; "stderr" */
+	int log_level;	 /* enum fy_log_level; default warn */
+	char *server_tokens; /* "full" (default: foyer/VERSION) | "prod" (foyer) */
+	int timeout;	     /* seconds; send timeout; default 60 */
+	int keep_alive;	     /* bool; default on */
+	int keep_alive_timeout;	     /* seconds; default 5 */
+	int max_keep_alive_requests; /* default 100; 0 = unlimited */
+	int request_header_timeout;  /* seconds to read a request head; 20 */
+	int request_body_timeout;    /* seconds between body reads; 20 */
+	int limit_request_line;	     /* default 8190 */
+	int limit_request_fields;    /* default 100 */
+	int limit_request_field_size; /* default 8190 */
+	int64_t limit_request_body;   /* bytes; default 1 GiB; 0 = unlimited */
+	char *mime_types;	      /* default "/etc/mime.types" */
+	int listen_backlog;	      /* default 511 */
+
+	struct fy_site **sites; /* in file order; sites[0] is the default */
+	size_t n_sites;
+};
+
+/*
+ * Loads path (and what it includes) into a new config. On success returns
+ * the config (free with fy_config_free). On failure returns NULL and prints
+ * every error found, one per line as "FILE:LINE: message", into err (up to
+ * errlen bytes; truncated if longer).
+ */
+struct fy_config *fy_config_load(const char *path, char *err, size_t errlen);
+
+/*
+ * Like fy_config_load but from a string (tests); name stands in for a file
+ * name in messages and relative includes are resolved from the current
+ * directory.
+ */
+struct fy_config *fy_config_load_string(const char *text, const char *name,
+					char *err, size_t errlen);
+
+/*
+ * Cross-field checks run by "foyer -t" and at every start: at least one
+ * site, document roots exist and are directories, unique site names, php
+ * values known, etc. Appends messages to err and returns the number of
+ * errors (0: usable). Warnings (Apache prints them and goes on) go to
+ * warn_out if not NULL, one per line.
+ */
+int fy_config_check(struct fy_config *cfg, char *err, size_t errlen,
+		    char *warn, size_t warnlen);
+
+void fy_config_free(struct fy_config *cfg);
+
+#endif
