@@ -1,0 +1,395 @@
+/*
+ * router.c - site selection by Host, safe path resolution inside a document
+ * root, index files and the front controller.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "foyer/config.h"
+#include "foyer/core.h"
+#include "foyer/router.h"
+
+/* Reduces a host name to what is compared: no brackets around an IPv6
+ * literal, no ":port", no single trailing dot. */
+static void host_view(const char *s, size_t len, const char **name,
+		      size_t *name_len)
+{
+	const char *end;
+
+	if (len > 0 && s[0] == '[') {
+		end = memchr(s, ']', len);
+		if (end == NULL) {
+			/* A malformed literal matches no site. */
+			*name = s;
+			*name_len = 0;
+			return;
+		}
+		*name = s + 1;
+		*name_len = (size_t)(end - s) - 1;
+		return;
+	}
+	end = memchr(s, ':', len);
+	/* More than one colon: a bare IPv6 literal (as a server name may be
+	 * written), which has no port to strip. */
+	if (end != NULL &&
+	    memchr(end + 1, ':', len - (size_t)(end - s) - 1) == NULL)
+		len = (size_t)(end - s);
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	*name = s;
+	*name_len = len;
+}
+
+const struct fy_site *fy_router_site(const struct fy_config *cfg,
+				     const char *host, size_t host_len)
+{
+	const struct fy_site *best = NULL;
+	size_t best_len = 0;
+	const char *h;
+	size_t hlen;
+
+	if (cfg == NULL || cfg->n_sites == 0)
+		return NULL;
+	if (host == NULL)
+		return cfg->sites[0];
+	host_view(host, host_len, &h, &hlen);
+	if (hlen == 0)
+		return cfg->sites[0];
+
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		const struct fy_site *site = cfg->sites[i];
+
+		for (size_t j = 0; j < site->n_server_names; j++) {
+			const char *sn = site->server_names[j];
+			const char *n;
+			size_t nlen;
+
+			host_view(sn, strlen(sn), &n, &nlen);
+			if (nlen >= 2 && n[0] == '*' && n[1] == '.') {
+				/* The suffix keeps its dot, so a wildcard
+				 * never matches the bare domain. */
+				const char *suffix = n + 1;
+				size_t slen = nlen - 1;
+
+				if (hlen > slen && slen > best_len &&
+				    strncasecmp(h + hlen - slen, suffix,
+						slen) == 0) {
+					best = site;
+					best_len = slen;
+				}
+				continue;
+			}
+			if (nlen == hlen && strncasecmp(h, n, hlen) == 0)
+				return site;
+		}
+	}
+	return best != NULL ? best : cfg->sites[0];
+}
+
+static int hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int fy_router_normalize(const char *path, size_t len, char *out, size_t outcap,
+			size_t *outlen)
+{
+	size_t i = 1;
+	size_t o = 1;
+
+	if (len == 0 || path[0] != '/')
+		return 400;
+	if (outcap < 2)
+		return 414;
+	out[0] = '/';
+
+	/*
+	 * out works as a stack of segments: each segment is decoded in place
+	 * right after a '/', then dropped again if it turns out to be "." or
+	 * "..". Dot segments are recognised after decoding so that %2e%2e
+	 * cannot slip past.
+	 */
+	while (i < len) {
+		size_t seg = o;
+		int more;
+
+		while (i < len && path[i] != '/') {
+			unsigned char c = (unsigned char)path[i];
+
+			if (c == '%') {
+				int hi, lo;
+
+				if (len - i < 3)
+					return 400;
+				hi = hex_value((unsigned char)path[i + 1]);
+				lo = hex_value((unsigned char)path[i + 2]);
+				if (hi < 0 || lo < 0)
+					return 400;
+				c = (unsigned char)(hi << 4 | lo);
+				if (c == '\0' || c == '/')
+					return 404;
+				i += 3;
+			} else {
+				if (c < 0x20 || c == 0x7f)
+					return 400;
+				i++;
+			}
+			if (o >= outcap - 1)
+				return 414;
+			out[o++] = (char)c;
+		}
+		more = i < len;
+		if (more)
+			i++;
+
+		if (o == seg)
+			continue;
+		if (o - seg == 1 && out[seg] == '.') {
+			o = seg;
+			continue;
+		}
+		if (o - seg == 2 && out[seg] == '.' && out[seg + 1] == '.') {
+			if (seg == 1)
+				return 400;
+			o = seg - 1;
+			while (out[o - 1] != '/')
+				o--;
+			continue;
+		}
+		if (more) {
+			if (o >= outcap - 1)
+				return 414;
+			out[o++] = '/';
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return 0;
+}
+
+int fy_router_is_hidden(const char *path, size_t len)
+{
+	static const char well_known[] = ".well-known";
+	const size_t wk_len = sizeof(well_known) - 1;
+	int first = 1;
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start, end;
+
+		while (i < len && path[i] == '/')
+			i++;
+		if (i == len)
+			break;
+		start = i;
+		while (i < len && path[i] != '/')
+			i++;
+		end = i;
+		/* RFC 8615 places .well-known at the root only. */
+		if (path[start] == '.' &&
+		    !(first && end - start == wk_len &&
+		      memcmp(path + start, well_known, wk_len) == 0))
+			return 1;
+		first = 0;
+	}
+	return 0;
+}
+
+/* Joins a document root and a normalised URI path (which starts with '/')
+ * into dst. Returns 0 or 414 when the result does not fit. */
+static int join_path(char *dst, size_t cap, const char *root, const char *uri,
+		     size_t uri_len)
+{
+	size_t rlen = strlen(root);
+
+	while (rlen > 0 && root[rlen - 1] == '/')
+		rlen--;
+	if (rlen + uri_len + 1 > cap)
+		return 414;
+	memcpy(dst, root, rlen);
+	memcpy(dst + rlen, uri, uri_len);
+	dst[rlen + uri_len] = '\0';
+	return 0;
+}
+
+static int append(char *dst, size_t cap, const char *s)
+{
+	size_t dlen = strlen(dst);
+	size_t slen = strlen(s);
+
+	if (dlen + slen + 1 > cap)
+		return 414;
+	memcpy(dst + dlen, s, slen + 1);
+	return 0;
+}
+
+/* 0 when fs_path's real path lies inside the real document root, else 403. */
+static int check_inside_root(const struct fy_site *site, const char *fs_path)
+{
+	char real_root[PATH_MAX];
+	char real_path[PATH_MAX];
+	size_t rlen;
+
+	if (site->follow_symlinks)
+		return 0;
+	/* The document root's real path is recomputed on every call; it is a
+	 * candidate for caching per site (invalidated on reload). */
+	if (realpath(site->document_root, real_root) == NULL)
+		return 403;
+	if (realpath(fs_path, real_path) == NULL)
+		return 403;
+	rlen = strlen(real_root);
+	if (rlen == 1)
+		return 0;
+	if (strncmp(real_path, real_root, rlen) != 0)
+		return 403;
+	if (real_path[rlen] != '\0' && real_path[rlen] != '/')
+		return 403;
+	return 0;
+}
+
+static int route_error(struct fy_route *out, int status)
+{
+	out->kind = FY_ROUTE_ERROR;
+	out->status = status;
+	return FY_ERROR;
+}
+
+static int route_file(struct fy_route *out)
+{
+	out->kind = FY_ROUTE_FILE;
+	out->status = 200;
+	return FY_OK;
+}
+
+static int status_for_errno(int err)
+{
+	switch (err) {
+	case EACCES:
+		return 403;
+	case ENAMETOOLONG:
+		return 414;
+	default:
+		return 404;
+	}
+}
+
+static int resolve_front_controller(const struct fy_site *site,
+				    struct fy_route *out)
+{
+	const char *fc = site->front_controller;
+	size_t slen;
+	int rc;
+
+	/* A front controller that is no clean absolute path is a
+	 * configuration mistake; the request still gets a plain 404. */
+	if (fy_router_normalize(fc, strlen(fc), out->script,
+				sizeof(out->script), &slen) != 0)
+		return route_error(out, 404);
+	if (join_path(out->fs_path, sizeof(out->fs_path), site->document_root,
+		      out->script, slen) != 0)
+		return route_error(out, 404);
+	if (stat(out->fs_path, &out->st) != 0 || !S_ISREG(out->st.st_mode))
+		return route_error(out, 404);
+	rc = check_inside_root(site, out->fs_path);
+	if (rc != 0)
+		return route_error(out, rc);
+	out->front_controller = 1;
+	return route_file(out);
+}
+
+static int resolve_index(const struct fy_site *site, struct fy_route *out,
+			 size_t uri_len)
+{
+	size_t dir_len = strlen(out->fs_path);
+	int rc;
+
+	for (size_t i = 0; i < site->n_index; i++) {
+		const char *name = site->index[i];
+
+		out->fs_path[dir_len] = '\0';
+		if (append(out->fs_path, sizeof(out->fs_path), name) != 0)
+			continue;
+		if (stat(out->fs_path, &out->st) != 0 ||
+		    !S_ISREG(out->st.st_mode))
+			continue;
+		if (uri_len + strlen(name) + 1 > sizeof(out->script))
+			return route_error(out, 414);
+		memcpy(out->script, out->uri, uri_len);
+		strcpy(out->script + uri_len, name);
+		rc = check_inside_root(site, out->fs_path);
+		if (rc != 0)
+			return route_error(out, rc);
+		return route_file(out);
+	}
+	out->fs_path[dir_len] = '\0';
+	return route_error(out, 403);
+}
+
+int fy_router_resolve(const struct fy_site *site, const char *path, size_t len,
+		      struct fy_route *out)
+{
+	size_t uri_len;
+	int rc;
+
+	out->kind = FY_ROUTE_ERROR;
+	out->status = 0;
+	out->uri[0] = '\0';
+	out->script[0] = '\0';
+	out->fs_path[0] = '\0';
+	out->front_controller = 0;
+	memset(&out->st, 0, sizeof(out->st));
+
+	rc = fy_router_normalize(path, len, out->uri, sizeof(out->uri),
+				 &uri_len);
+	if (rc != 0)
+		return route_error(out, rc);
+	if (fy_router_is_hidden(out->uri, uri_len))
+		return route_error(out, 403);
+	rc = join_path(out->fs_path, sizeof(out->fs_path), site->document_root,
+		       out->uri, uri_len);
+	if (rc != 0)
+		return route_error(out, rc);
+
+	if (stat(out->fs_path, &out->st) != 0) {
+		int err = errno;
+
+		if ((err == ENOENT || err == ENOTDIR) &&
+		    site->front_controller != NULL)
+			return resolve_front_controller(site, out);
+		return route_error(out, status_for_errno(err));
+	}
+
+	if (S_ISREG(out->st.st_mode)) {
+		rc = check_inside_root(site, out->fs_path);
+		if (rc != 0)
+			return route_error(out, rc);
+		memcpy(out->script, out->uri, uri_len + 1);
+		return route_file(out);
+	}
+	if (!S_ISDIR(out->st.st_mode))
+		/* Devices, FIFOs and sockets are never served. */
+		return route_error(out, 403);
+
+	/* Checked before the redirect too, so that the answer does not tell
+	 * which directories exist outside the root. */
+	rc = check_inside_root(site, out->fs_path);
+	if (rc != 0)
+		return route_error(out, rc);
+	if (out->uri[uri_len - 1] != '/') {
+		memcpy(out->script, out->uri, uri_len + 1);
+		out->kind = FY_ROUTE_REDIRECT_SLASH;
+		out->status = 301;
+		return FY_OK;
+	}
+	return resolve_index(site, out, uri_len);
+}
