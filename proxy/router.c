@@ -116,10 +116,13 @@ int fy_router_normalize(const char *path, size_t len, char *out, size_t outcap,
 	 * out works as a stack of segments: each segment is decoded in place
 	 * right after a '/', then dropped again if it turns out to be "." or
 	 * "..". Dot segments are recognised after decoding so that %2e%2e
-	 * cannot slip past.
+	 * cannot slip past. The first two decoded octets are kept aside so
+	 * that a dot segment is recognised even where out has no room left.
 	 */
 	while (i < len) {
 		size_t seg = o;
+		size_t seg_len = 0;
+		unsigned char first[2] = {0, 0};
 		int more;
 
 		while (i < len && path[i] != '/') {
@@ -143,21 +146,23 @@ int fy_router_normalize(const char *path, size_t len, char *out, size_t outcap,
 					return 400;
 				i++;
 			}
-			if (o >= outcap - 1)
-				return 414;
-			out[o++] = (char)c;
+			if (seg_len < 2)
+				first[seg_len] = c;
+			seg_len++;
+			if (o < outcap - 1)
+				out[o++] = (char)c;
 		}
 		more = i < len;
 		if (more)
 			i++;
 
-		if (o == seg)
+		if (seg_len == 0)
 			continue;
-		if (o - seg == 1 && out[seg] == '.') {
+		if (seg_len == 1 && first[0] == '.') {
 			o = seg;
 			continue;
 		}
-		if (o - seg == 2 && out[seg] == '.' && out[seg + 1] == '.') {
+		if (seg_len == 2 && first[0] == '.' && first[1] == '.') {
 			if (seg == 1)
 				return 400;
 			o = seg - 1;
@@ -165,6 +170,8 @@ int fy_router_normalize(const char *path, size_t len, char *out, size_t outcap,
 				o--;
 			continue;
 		}
+		if (seg_len > outcap - 1 - seg)
+			return 414;
 		if (more) {
 			if (o >= outcap - 1)
 				return 414;
