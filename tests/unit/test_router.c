@@ -418,6 +418,22 @@ static void test_site_len(void **state)
 	assert_null(fy_router_site(&empty, "example.com", 11));
 }
 
+/* The longest wildcard wins whichever order the sites come in. */
+static void test_site_longest_wildcard(void **state)
+{
+	struct fy_site *fwd[] = {&site_default, &site_wild, &site_deep};
+	struct fy_site *rev[] = {&site_default, &site_deep, &site_wild};
+	struct fy_config cfg = {.sites = fwd, .n_sites = 3};
+	const char *h = "a.static.example.com";
+
+	(void)state;
+	assert_ptr_equal(fy_router_site(&cfg, h, strlen(h)), &site_deep);
+	assert_ptr_equal(fy_router_site(&cfg, "b.example.com", 13), &site_wild);
+	cfg.sites = rev;
+	assert_ptr_equal(fy_router_site(&cfg, h, strlen(h)), &site_deep);
+	assert_ptr_equal(fy_router_site(&cfg, "b.example.com", 13), &site_wild);
+}
+
 /* ---- resolve ---- */
 
 static char base[PATH_MAX];
@@ -813,6 +829,7 @@ int main(void)
 	    cmocka_unit_test(test_is_hidden),
 	    cmocka_unit_test(test_site),
 	    cmocka_unit_test(test_site_len),
+	    cmocka_unit_test(test_site_longest_wildcard),
 	    cmocka_unit_test(test_resolve_file),
 	    cmocka_unit_test(test_resolve_directory),
 	    cmocka_unit_test(test_resolve_front_controller),
