@@ -1,0 +1,424 @@
+"""Helpers for the black-box tests: start the real foyer binary on a free
+loopback port with a generated config, and talk to it over real sockets.
+
+The tests import this module directly; conftest.py turns it into fixtures.
+"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FOYER_BIN = os.environ.get("FOYER_BIN") or str(ROOT / "build" / "foyer")
+
+SERVER_VERSION = "foyer/0.1.0"
+SANITIZER_MARKS = (
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
+    "ThreadSanitizer",
+)
+
+# RFC 7231 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+IMF_FIXDATE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} "
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+    r"\d{2}:\d{2}:\d{2} GMT$"
+)
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+IO_TIMEOUT = 5.0
+
+
+def free_port():
+    """A loopback port nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ini_value(value):
+    if value is True:
+        return "on"
+    if value is False:
+        return "off"
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def ini_section(header, settings):
+    lines = [f"[{header}]"]
+    for key, value in settings.items():
+        values = value if isinstance(value, list) and key == "listen" else [value]
+        for v in values:
+            lines.append(f"{key} = {ini_value(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_tree(base, files):
+    """Creates files under base: {"a/b.txt": "text" or b"bytes"}."""
+    base = Path(base)
+    for rel, content in files.items():
+        p = base / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        p.write_bytes(content)
+
+
+def poll(predicate, timeout=IO_TIMEOUT, interval=0.05):
+    """Calls predicate until it returns a true value or timeout passes;
+    returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # list of (name, value) in order
+        self.body = body
+        self.raw = raw  # head and body bytes as received
+
+    def header(self, name):
+        """The value of the first field called name (case-insensitive)."""
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def header_all(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def has_token(self, name, token):
+        return any(
+            t.strip().lower() == token.lower()
+            for v in self.header_all(name)
+            for t in v.split(",")
+        )
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.headers!r} body={len(self.body)}B>"
+
+
+class Client:
+    """One TCP connection with a buffer; reads responses one at a time so
+    pipelining and keep-alive can be checked on the wire."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self.eof = False
+
+    @property
+    def local_port(self):
+        return self.sock.getsockname()[1]
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _fill(self):
+        if self.eof:
+            raise EOFError("connection closed by the server")
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+            raise EOFError("connection closed by the server")
+        self.buf += data
+
+    def _read_until(self, marker):
+        while marker not in self.buf:
+            self._fill()
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def _read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_response(self, head=False):
+        """Reads one response (a 1xx interim response is returned as such).
+        head: the request was HEAD, so there is no body whatever the
+        headers say."""
+        raw_head = self._read_until(b"\r\n\r\n")
+        lines = raw_head[:-4].decode("latin-1").split("\r\n")
+        m = re.match(r"^(HTTP/\d\.\d) (\d{3}) ?(.*)$", lines[0])
+        assert m, f"bad status line {lines[0]!r}"
+        headers = []
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            assert sep, f"bad header line {line!r}"
+            headers.append((name, value.strip()))
+        status = int(m.group(2))
+        resp = Response(m.group(1), status, m.group(3), headers, b"", raw_head)
+        if head or status < 200 or status in (204, 304):
+            return resp
+        te = resp.header("Transfer-Encoding")
+        cl = resp.header("Content-Length")
+        raw_body = b""
+        if te and "chunked" in te.lower():
+            body = b""
+            while True:
+                size_line = self._read_until(b"\r\n")
+                raw_body += size_line
+                size = int(size_line.split(b";")[0].strip(), 16)
+                if size == 0:
+                    while True:
+                        trailer = self._read_until(b"\r\n")
+                        raw_body += trailer
+                        if trailer == b"\r\n":
+                            break
+                    break
+                chunk = self._read_exact(size + 2)
+                raw_body += chunk
+                body += chunk[:-2]
+        elif cl is not None:
+            body = raw_body = self._read_exact(int(cl))
+        else:
+            body = self.read_to_eof()
+            raw_body = body
+        resp.body = body
+        resp.raw = raw_head + raw_body
+        return resp
+
+    def read_to_eof(self):
+        """Everything until the server closes (or the timeout raises)."""
+        while not self.eof:
+            try:
+                self._fill()
+            except EOFError:
+                break
+        out, self.buf = self.buf, b""
+        return out
+
+    def closed_by_server(self, timeout=IO_TIMEOUT):
+        """True when the server closes the connection within timeout without
+        sending anything more; False when more bytes arrive or it stays open."""
+        if self.buf:
+            return False
+        if self.eof:
+            return True
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+        if data:
+            self.buf += data
+            return False
+        self.eof = True
+        return True
+
+
+class Server:
+    """A foyer process with its own config, logs and document roots under
+    workdir. Start with start(); stop() checks that it ended well."""
+
+    def __init__(self, workdir, server=None, sites=None, files=None, extra=""):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.root = self.dir / "www"
+        self.root.mkdir(exist_ok=True)
+        if files:
+            write_tree(self.root, files)
+        self.port = free_port()
+        self.config_path = self.dir / "foyer.ini"
+        self.error_log_path = self.dir / "error.log"
+        self.access_log_path = self.dir / "access.log"
+        self.stderr_path = self.dir / "stderr.log"
+        self.pid_file = self.dir / "foyer.pid"
+        settings = {
+            "listen": f"127.0.0.1:{self.port}",
+            "error_log": str(self.error_log_path),
+            "log_level": "info",
+            "pid_file": str(self.pid_file),
+        }
+        settings.update(server or {})
+        if sites is None:
+            sites = [("default", {})]
+        text = ini_section("server", settings)
+        for i, (name, site) in enumerate(sites):
+            conf = {}
+            if i == 0:
+                conf["document_root"] = str(self.root)
+                conf["access_log"] = str(self.access_log_path)
+            conf.update(site)
+            text += "\n" + ini_section(f"site {name}", conf)
+        self.config_text = text + extra
+        self.config_path.write_text(self.config_text)
+        self.proc = None
+        self.stderr_file = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def start(self):
+        self.stderr_file = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [FOYER_BIN, "-X", "-f", str(self.config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=self.stderr_file,
+            stderr=self.stderr_file,
+            cwd=self.dir,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"foyer exited with {self.proc.returncode} at start\n"
+                    + self.diagnostics()
+                )
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        raise AssertionError("foyer did not accept connections\n" + self.diagnostics())
+
+    def diagnostics(self):
+        return (
+            f"--- config\n{self.config_text}"
+            f"--- stderr\n{self.stderr()}"
+            f"--- error log\n{self.error_log()}"
+        )
+
+    def stderr(self):
+        return _read_text(self.stderr_path)
+
+    def error_log(self):
+        return _read_text(self.error_log_path)
+
+    def access_log(self, path=None):
+        return _read_text(path or self.access_log_path)
+
+    def access_lines(self, path=None):
+        return [l for l in self.access_log(path).split("\n") if l]
+
+    def wait_access_lines(self, n, path=None, timeout=IO_TIMEOUT):
+        """Waits until the access log has at least n lines; returns them."""
+        poll(lambda: len(self.access_lines(path)) >= n, timeout)
+        return self.access_lines(path)
+
+    def wait_error_log(self, text, timeout=IO_TIMEOUT):
+        return poll(lambda: text in self.error_log(), timeout)
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def connect(self, timeout=IO_TIMEOUT):
+        return Client(self.port, timeout)
+
+    def raw(self, data, timeout=IO_TIMEOUT):
+        """Sends data on a new connection and returns all the server sends
+        until it closes or timeout passes without new bytes."""
+        with self.connect(timeout) as c:
+            c.send(data)
+            try:
+                return c.read_to_eof()
+            except socket.timeout:
+                return c.buf
+
+    def request(self, data, head=False):
+        """Sends one raw request on a new connection; returns its response."""
+        with self.connect() as c:
+            c.send(data)
+            return c.read_response(head=head)
+
+    def get(self, path, host="localhost", headers=""):
+        return self.request(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}"
+            "Connection: close\r\n\r\n"
+        )
+
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the server and checks it exited 0 with no sanitizer report."""
+        if self.proc is None or self.stderr_file.closed:
+            return
+        proc = self.proc
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                self.stderr_file.close()
+                raise AssertionError(
+                    f"foyer did not stop within {STOP_TIMEOUT}s of signal {sig}\n"
+                    + self.diagnostics()
+                )
+        self.stderr_file.close()
+        err = self.stderr()
+        for mark in SANITIZER_MARKS:
+            assert mark not in err, f"sanitizer report in stderr:\n{err}"
+        assert proc.returncode == 0, (
+            f"foyer exited with {proc.returncode}\n" + self.diagnostics()
+        )
+
+
+def _read_text(path):
+    try:
+        return Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def run_foyer(*args, cwd=None, timeout=10):
+    """Runs the binary to completion (for -t and -V)."""
+    return subprocess.run(
+        [FOYER_BIN, *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def http_date_ok(value, slack=300):
+    """True for an IMF-fixdate within slack seconds of now."""
+    if not value or not IMF_FIXDATE.match(value):
+        return False
+    return abs(parsedate_to_datetime(value).timestamp() - time.time()) <= slack
