@@ -1,0 +1,1383 @@
+/*
+ * config.c - foyer.ini: a declarative key table, an inih handler that only
+ * looks keys up in it, includes, defaults and the cross-field checks.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "foyer/config.h"
+#include "foyer/core.h"
+#include "foyer/log.h"
+
+#define CONF_MAX_ERRORS	       25
+#define CONF_MAX_INCLUDE_DEPTH 16
+
+enum conf_section {
+	SEC_NONE,   /* before the first section header of the main file */
+	SEC_SERVER, /* [server] */
+	SEC_SITE,   /* [site NAME] */
+	SEC_ANY,    /* table rows only: allowed everywhere */
+	SEC_BROKEN, /* after a bad header: its keys are skipped silently */
+};
+
+enum conf_type {
+	CT_INT,	      /* int, decimal, [min, max] */
+	CT_SIZE,      /* int64_t bytes, optional k/m/g suffix, [min, max] */
+	CT_BOOL,      /* int 0/1 */
+	CT_STRING,    /* char * */
+	CT_PATH,      /* char *, relative to the file's directory */
+	CT_ENUM,      /* char *, one of choices, stored as the choice */
+	CT_LOG_LEVEL, /* int, enum fy_log_level */
+	CT_LIST,      /* char ** at offset, size_t at count_offset */
+	CT_LISTEN,    /* struct fy_listen_spec[] at offset, count */
+	CT_PHP,	      /* char *: off | inprocess | fpm:POOL */
+	CT_URI_PATH,  /* char *, must start with '/' */
+	CT_INCLUDE,   /* not a field: a glob of files read at that point */
+};
+
+#define CK_REPEAT   0x01 /* may be given more than once */
+#define CK_LOWER    0x02 /* stored lower case */
+#define CK_OFF_NULL 0x04 /* "off" stores NULL */
+#define CK_REQUIRED 0x08 /* no default: the section must say it */
+#define CK_STDERR   0x10 /* "stderr" is kept, not taken as a path */
+
+struct conf_key {
+	enum conf_section section;
+	const char *name;
+	enum conf_type type;
+	size_t offset;
+	size_t count_offset;
+	const char *def; /* parsed like a value from the file */
+	int64_t min, max;
+	const char *const *choices;
+	unsigned flags;
+};
+
+static const char *const mpm_choices[] = {"prefork", "worker", "event", NULL};
+static const char *const tokens_choices[] = {"full", "prod", NULL};
+
+#define SERVER(key, field, type, def, min, max, choices, flags)                \
+	{                                                                      \
+		SEC_SERVER, key, type, offsetof(struct fy_config, field), 0,   \
+		    def, min, max, choices, flags                              \
+	}
+#define SITE(key, field, type, def, flags)                                     \
+	{                                                                      \
+		SEC_SITE, key, type, offsetof(struct fy_site, field), 0, def,  \
+		    0, 0, NULL, flags                                          \
+	}
+#define SITE_LIST(key, field, count, def, flags)                               \
+	{                                                                      \
+		SEC_SITE, key, CT_LIST, offsetof(struct fy_site, field),       \
+		    offsetof(struct fy_site, count), def, 0, 0, NULL,          \
+		    (flags) | CK_REPEAT                                        \
+	}
+
+/* Names are written as users write them in foyer.ini; lookups ignore case
+ * and '_', so Apache's spelling of the same directive matches. */
+static const struct conf_key conf_keys[] = {
+    {SEC_ANY, "include", CT_INCLUDE, 0, 0, NULL, 0, 0, NULL, CK_REPEAT},
+
+    SERVER("mpm", mpm, CT_ENUM, "event", 0, 0, mpm_choices, 0),
+    {SEC_SERVER, "listen", CT_LISTEN, offsetof(struct fy_config, listen),
+     offsetof(struct fy_config, n_listen), "80", 1, 65535, NULL, CK_REPEAT},
+    SERVER("user", user, CT_STRING, "www-data", 0, 0, NULL, 0),
+    SERVER("group", group, CT_STRING, "www-data", 0, 0, NULL, 0),
+    SERVER("pid_file", pid_file, CT_PATH, "/run/foyer/foyer.pid", 0, 0, NULL,
+	   0),
+    SERVER("error_log", error_log, CT_PATH, "/var/log/foyer/error.log", 0, 0,
+	   NULL, CK_STDERR),
+    SERVER("log_level", log_level, CT_LOG_LEVEL, "warn", 0, 0, NULL, 0),
+    SERVER("server_tokens", server_tokens, CT_ENUM, "full", 0, 0,
+	   tokens_choices, 0),
+    SERVER("timeout", timeout, CT_INT, "60", 1, 86400, NULL, 0),
+    SERVER("keep_alive", keep_alive, CT_BOOL, "on", 0, 0, NULL, 0),
+    SERVER("keep_alive_timeout", keep_alive_timeout, CT_INT, "5", 0, 3600, NULL,
+	   0),
+    SERVER("max_keep_alive_requests", max_keep_alive_requests, CT_INT, "100", 0,
+	   1000000, NULL, 0),
+    SERVER("request_header_timeout", request_header_timeout, CT_INT, "20", 1,
+	   3600, NULL, 0),
+    SERVER("request_body_timeout", request_body_timeout, CT_INT, "20", 1, 3600,
+	   NULL, 0),
+    SERVER("limit_request_line", limit_request_line, CT_INT, "8190", 1, 65536,
+	   NULL, 0),
+    SERVER("limit_request_fields", limit_request_fields, CT_INT, "100", 1,
+	   10000, NULL, 0),
+    SERVER("limit_request_field_size", limit_request_field_size, CT_INT, "8190",
+	   1, 65536, NULL, 0),
+    SERVER("limit_request_body", limit_request_body, CT_SIZE, "1g", 0,
+	   INT64_C(1) << 62, NULL, 0),
+    SERVER("mime_types", mime_types, CT_PATH, "/etc/mime.types", 0, 0, NULL, 0),
+    SERVER("listen_backlog", listen_backlog, CT_INT, "511", 1, 65535, NULL, 0),
+
+    SITE_LIST("server_name", server_names, n_server_names, NULL, CK_LOWER),
+    SITE("document_root", document_root, CT_PATH, NULL, CK_REQUIRED),
+    SITE_LIST("index", index, n_index, "index.html index.htm index.php", 0),
+    SITE("php", php, CT_PHP, "off", 0),
+    SITE("front_controller", front_controller, CT_URI_PATH, NULL, 0),
+    SITE("access_log", access_log, CT_PATH, "off", CK_OFF_NULL),
+    SITE("log_format", log_format, CT_STRING, "combined", 0),
+    SITE("follow_symlinks", follow_symlinks, CT_BOOL, "off", 0),
+};
+
+#define CONF_N_KEYS FY_ARRAY_SIZE(conf_keys)
+
+/* Where a key was first given, to refuse a second one and say where. */
+struct conf_seen {
+	const char *file;
+	int line;
+};
+
+struct conf_site_seen {
+	struct conf_seen key[CONF_N_KEYS];
+};
+
+struct conf_loader {
+	struct fy_config *cfg;
+	char *err;
+	size_t errlen;
+	size_t errpos;
+	int n_errors;
+	int stopped;
+	struct conf_seen server_seen[CONF_N_KEYS];
+	struct conf_site_seen *site_seen; /* parallel to cfg->sites */
+	char **names; /* file and directory names, alive until the end */
+	size_t n_names;
+};
+
+/* One file (or string) being read. Included files start in the section of
+ * the line that includes them; the includer goes on in its own section. */
+struct conf_frame {
+	struct conf_loader *ld;
+	const struct conf_frame *parent;
+	const char *file;
+	const char *dir;
+	const char *text;
+	size_t len;
+	size_t pos;
+	int line;
+	int depth;
+	int has_id;
+	dev_t dev;
+	ino_t ino;
+	enum conf_section section;
+	size_t site;
+};
+
+struct conf_where {
+	const char *file;
+	const char *dir;
+	int line;
+};
+
+static void out_vappend(char *buf, size_t buflen, size_t *pos, const char *fmt,
+			va_list ap)
+{
+	int n;
+
+	if (buf == NULL || buflen == 0 || *pos >= buflen - 1)
+		return;
+	n = vsnprintf(buf + *pos, buflen - *pos, fmt, ap);
+	if (n < 0)
+		return;
+	*pos += (size_t)n < buflen - *pos ? (size_t)n : buflen - *pos - 1;
+}
+
+__attribute__((format(printf, 4, 5))) static void
+out_append(char *buf, size_t buflen, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	out_vappend(buf, buflen, pos, fmt, ap);
+	va_end(ap);
+}
+
+/* One error line: "FILE:LINE: message", or "FILE: message" when line is 0.
+ * Past CONF_MAX_ERRORS the loader stops reading: a wrong file can produce
+ * hundreds and the first ones are the useful ones. */
+__attribute__((format(printf, 4, 5))) static void
+conf_error(struct conf_loader *ld, const char *file, int line, const char *fmt,
+	   ...)
+{
+	va_list ap;
+
+	if (ld->stopped)
+		return;
+	ld->n_errors++;
+	if (line > 0)
+		out_append(ld->err, ld->errlen, &ld->errpos, "%s:%d: ", file,
+			   line);
+	else
+		out_append(ld->err, ld->errlen, &ld->errpos, "%s: ", file);
+	va_start(ap, fmt);
+	out_vappend(ld->err, ld->errlen, &ld->errpos, fmt, ap);
+	va_end(ap);
+	out_append(ld->err, ld->errlen, &ld->errpos, "\n");
+	if (ld->n_errors >= CONF_MAX_ERRORS) {
+		out_append(ld->err, ld->errlen, &ld->errpos,
+			   "%s: too many errors, stopping\n", file);
+		ld->stopped = 1;
+	}
+}
+
+static const char *conf_intern(struct conf_loader *ld, const char *s)
+{
+	char **names;
+	char *copy;
+
+	names = realloc(ld->names, (ld->n_names + 1) * sizeof(*names));
+	if (names == NULL)
+		return NULL;
+	ld->names = names;
+	copy = strdup(s);
+	if (copy == NULL)
+		return NULL;
+	ld->names[ld->n_names++] = copy;
+	return copy;
+}
+
+static void key_normalise(const char *name, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (; *name != '\0' && n + 1 < outlen; name++)
+		if (*name != '_')
+			out[n++] = (char)tolower((unsigned char)*name);
+	out[n] = '\0';
+	/* a name too long to fit matches nothing */
+	if (*name != '\0' && n > 0)
+		out[0] = '\0';
+}
+
+static const struct conf_key *key_lookup(const char *name)
+{
+	char want[64], have[64];
+
+	key_normalise(name, want, sizeof(want));
+	if (want[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < CONF_N_KEYS; i++) {
+		key_normalise(conf_keys[i].name, have, sizeof(have));
+		if (strcmp(want, have) == 0)
+			return &conf_keys[i];
+	}
+	return NULL;
+}
+
+/* Lexical clean-up of an absolute path: "//" and "/./" collapse and the
+ * trailing '/' goes. ".." is kept: with symlinks it is not lexical. */
+static void path_tidy(char *p)
+{
+	char *out = p;
+	const char *in = p;
+
+	while (*in != '\0') {
+		const char *seg;
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		seg = in;
+		while (*in != '\0' && *in != '/')
+			in++;
+		n = (size_t)(in - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		*out++ = '/';
+		memmove(out, seg, n);
+		out += n;
+	}
+	if (out == p)
+		*out++ = '/';
+	*out = '\0';
+}
+
+static char *path_resolve(const char *dir, const char *value)
+{
+	char *p;
+
+	if (value[0] == '/') {
+		p = strdup(value);
+	} else if (asprintf(&p, "%s/%s", dir, value) < 0) {
+		p = NULL;
+	}
+	if (p != NULL)
+		path_tidy(p);
+	return p;
+}
+
+/* The absolute directory of path ("" means the current one). */
+static char *dir_of(const char *path)
+{
+	char cwd[4096];
+	char *abs;
+	char *slash;
+
+	if (path[0] == '/') {
+		abs = strdup(path);
+	} else {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return NULL;
+		if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+			abs = NULL;
+	}
+	if (abs == NULL)
+		return NULL;
+	slash = strrchr(abs, '/');
+	if (slash == abs)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	path_tidy(abs);
+	return abs;
+}
+
+static int parse_int64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!isdigit((unsigned char)s[0]) && s[0] != '-')
+		return FY_ERROR;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
+		return FY_ERROR;
+	*out = v;
+	return FY_OK;
+}
+
+static int parse_size(const char *s, int64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!isdigit((unsigned char)s[0]))
+		return FY_ERROR;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return FY_ERROR;
+	switch (tolower((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'k':
+		shift = 10;
+		break;
+	case 'm':
+		shift = 20;
+		break;
+	case 'g':
+		shift = 30;
+		break;
+	default:
+		return FY_ERROR;
+	}
+	if (shift != 0 && end[1] != '\0')
+		return FY_ERROR;
+	if (v > (unsigned long long)INT64_MAX >> shift)
+		return FY_ERROR;
+	*out = (int64_t)(v << shift);
+	return FY_OK;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"on", "yes", "true", "1"};
+	static const char *const no[] = {"off", "no", "false", "0"};
+
+	for (size_t i = 0; i < FY_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return FY_OK;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return FY_OK;
+		}
+	}
+	return FY_ERROR;
+}
+
+static void choices_format(const char *const *choices, char *out, size_t outlen)
+{
+	size_t pos = 0;
+	size_t n = 0;
+
+	while (choices[n] != NULL)
+		n++;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		out_append(out, outlen, &pos, "%s%s",
+			   i == 0	? ""
+			   : i + 1 == n ? " or "
+					: ", ",
+			   choices[i]);
+}
+
+static int list_append(char ***list, size_t *n, const char *value, int lower)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *word;
+		char **grown;
+		char *copy;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		word = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+		copy = strndup(word, (size_t)(p - word));
+		if (copy == NULL)
+			return FY_ERROR;
+		if (lower)
+			for (char *c = copy; *c != '\0'; c++)
+				*c = (char)tolower((unsigned char)*c);
+		grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (grown == NULL) {
+			free(copy);
+			return FY_ERROR;
+		}
+		*list = grown;
+		(*list)[(*n)++] = copy;
+	}
+	return FY_OK;
+}
+
+static int port_parse(const char *s, int *port)
+{
+	int64_t v;
+
+	if (!isdigit((unsigned char)s[0]) || parse_int64(s, &v) != FY_OK ||
+	    v < 1 || v > 65535)
+		return FY_ERROR;
+	*port = (int)v;
+	return FY_OK;
+}
+
+static int host_set(struct fy_listen_spec *spec, const char *host)
+{
+	size_t n = strlen(host);
+
+	if (n >= sizeof(spec->host))
+		return FY_ERROR;
+	memcpy(spec->host, host, n + 1);
+	return FY_OK;
+}
+
+/* "8080", "127.0.0.1:8080", "[::1]:8080", "*:8080", then maybe "tls". */
+static int listen_parse(const char *value, struct fy_listen_spec *spec)
+{
+	char addr[128], extra[16], more[2];
+	unsigned char bin[sizeof(struct in6_addr)];
+	char *colon;
+	const char *port;
+	int n;
+
+	memset(spec, 0, sizeof(*spec));
+	n = sscanf(value, "%127s %15s %1s", addr, extra, more);
+	if (n < 1 || n > 2 || strlen(addr) >= sizeof(addr) - 1)
+		return FY_ERROR;
+	if (n == 2) {
+		if (strcasecmp(extra, "tls") != 0)
+			return FY_ERROR;
+		spec->tls = 1;
+	}
+	if (addr[0] == '[') {
+		colon = strstr(addr, "]:");
+		if (colon == NULL)
+			return FY_ERROR;
+		*colon = '\0';
+		port = colon + 2;
+		if (inet_pton(AF_INET6, addr + 1, bin) != 1 ||
+		    host_set(spec, addr + 1) != FY_OK)
+			return FY_ERROR;
+	} else if ((colon = strrchr(addr, ':')) != NULL) {
+		*colon = '\0';
+		port = colon + 1;
+		if (strcmp(addr, "*") == 0)
+			spec->host[0] = '\0';
+		else if (inet_pton(AF_INET, addr, bin) != 1 ||
+			 host_set(spec, addr) != FY_OK)
+			return FY_ERROR;
+	} else {
+		port = addr;
+	}
+	return port_parse(port, &spec->port);
+}
+
+static int php_valid(const char *s)
+{
+	if (strcmp(s, "off") == 0 || strcmp(s, "inprocess") == 0)
+		return 1;
+	if (strncmp(s, "fpm:", 4) != 0 || s[4] == '\0')
+		return 0;
+	for (s += 4; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("-_.", *s) == NULL)
+			return 0;
+	return 1;
+}
+
+static int string_set(char **slot, const char *value, char *msg, size_t msglen)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return FY_ERROR;
+	}
+	free(*slot);
+	*slot = copy;
+	return FY_OK;
+}
+
+/*
+ * Parses value for key k into obj (a struct fy_config for [server] keys, a
+ * struct fy_site for [site] keys). On error writes the reason into msg,
+ * naming the key as the user wrote it and what it accepts.
+ */
+static int value_set(const struct conf_key *k, void *obj, const char *name,
+		     const char *value, const struct conf_where *w, char *msg,
+		     size_t msglen)
+{
+	char *field = (char *)obj + k->offset;
+	char choices[128];
+	int64_t v;
+	int b;
+
+	if (value[0] == '\0' && k->type != CT_LIST) {
+		snprintf(msg, msglen, "%s: missing value", name);
+		return FY_ERROR;
+	}
+	switch (k->type) {
+	case CT_INT:
+	case CT_SIZE:
+		if ((k->type == CT_INT ? parse_int64(value, &v)
+				       : parse_size(value, &v)) != FY_OK) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected %s from %" PRId64
+				 " to %" PRId64 "%s",
+				 name, value,
+				 k->type == CT_INT ? "a whole number"
+						   : "a size in bytes",
+				 k->min, k->max,
+				 k->type == CT_INT
+				     ? ""
+				     : ", with an optional k, m or g suffix");
+			return FY_ERROR;
+		}
+		if (v < k->min || v > k->max) {
+			snprintf(msg, msglen,
+				 "%s = %s: out of range (%" PRId64 "..%" PRId64
+				 ")",
+				 name, value, k->min, k->max);
+			return FY_ERROR;
+		}
+		if (k->type == CT_INT)
+			*(int *)field = (int)v;
+		else
+			*(int64_t *)field = v;
+		return FY_OK;
+	case CT_BOOL:
+		if (parse_bool(value, &b) != FY_OK) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected on, off, yes, no, true, "
+				 "false, 1 or 0",
+				 name, value);
+			return FY_ERROR;
+		}
+		*(int *)field = b;
+		return FY_OK;
+	case CT_STRING:
+		return string_set((char **)field, value, msg, msglen);
+	case CT_PATH: {
+		char *p;
+
+		if (((k->flags & CK_OFF_NULL) &&
+		     strcasecmp(value, "off") == 0)) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return FY_OK;
+		}
+		if ((k->flags & CK_STDERR) && strcmp(value, "stderr") == 0)
+			return string_set((char **)field, value, msg, msglen);
+		p = path_resolve(w->dir, value);
+		if (p == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		free(*(char **)field);
+		*(char **)field = p;
+		return FY_OK;
+	}
+	case CT_ENUM:
+		for (size_t i = 0; k->choices[i] != NULL; i++)
+			if (strcasecmp(value, k->choices[i]) == 0)
+				return string_set((char **)field, k->choices[i],
+						  msg, msglen);
+		choices_format(k->choices, choices, sizeof(choices));
+		snprintf(msg, msglen, "%s = '%s': expected %s", name, value,
+			 choices);
+		return FY_ERROR;
+	case CT_LOG_LEVEL:
+		b = fy_log_level_parse(value);
+		if (b < 0) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected emerg, alert, crit, "
+				 "error, warn, notice, info, debug or "
+				 "trace1..trace8",
+				 name, value);
+			return FY_ERROR;
+		}
+		*(int *)field = b;
+		return FY_OK;
+	case CT_LIST:
+		if (list_append((char ***)field,
+				(size_t *)((char *)obj + k->count_offset),
+				value, k->flags & CK_LOWER) != FY_OK) {
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		return FY_OK;
+	case CT_LISTEN: {
+		struct fy_listen_spec *specs = (struct fy_listen_spec *)field;
+		size_t *n = (size_t *)((char *)obj + k->count_offset);
+		struct fy_listen_spec spec;
+
+		if (*n >= FY_CONFIG_MAX_LISTEN) {
+			snprintf(msg, msglen, "%s: at most %d listen lines",
+				 name, FY_CONFIG_MAX_LISTEN);
+			return FY_ERROR;
+		}
+		if (listen_parse(value, &spec) != FY_OK) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected PORT, IPV4:PORT, "
+				 "[IPV6]:PORT or *:PORT (port 1-65535), "
+				 "optionally followed by tls",
+				 name, value);
+			return FY_ERROR;
+		}
+		spec.file = strdup(w->file);
+		if (spec.file == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		spec.line = w->line;
+		specs[(*n)++] = spec;
+		return FY_OK;
+	}
+	case CT_PHP: {
+		char php[128];
+		size_t i;
+
+		/* "fpm:" and the keywords ignore case; the pool name keeps its
+		 * case, as it names a pool section */
+		for (i = 0; value[i] != '\0' && i + 1 < sizeof(php); i++)
+			php[i] = value[i];
+		php[i] = '\0';
+		if (strncasecmp(php, "fpm:", 4) == 0)
+			memcpy(php, "fpm:", 4);
+		else if (strcasecmp(php, "off") == 0)
+			strcpy(php, "off");
+		else if (strcasecmp(php, "inprocess") == 0)
+			strcpy(php, "inprocess");
+		if (value[i] != '\0' || !php_valid(php)) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected off, inprocess or "
+				 "fpm:POOL",
+				 name, value);
+			return FY_ERROR;
+		}
+		return string_set((char **)field, php, msg, msglen);
+	}
+	case CT_URI_PATH:
+		if (value[0] != '/') {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected a URL path starting "
+				 "with '/'",
+				 name, value);
+			return FY_ERROR;
+		}
+		return string_set((char **)field, value, msg, msglen);
+	case CT_INCLUDE:
+		break;
+	}
+	snprintf(msg, msglen, "%s: not a settable key", name);
+	return FY_ERROR;
+}
+
+static void conf_read_frame(struct conf_frame *f);
+
+static char *file_read(const char *path, size_t *len, struct stat *st)
+{
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, st) != 0)
+		goto fail;
+	if (S_ISDIR(st->st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (n + 1 >= cap) {
+			char *grown = realloc(buf, cap ? cap * 2 : 4096);
+
+			if (grown == NULL)
+				goto fail;
+			buf = grown;
+			cap = cap ? cap * 2 : 4096;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail : {
+	int saved = errno;
+
+	close(fd);
+	free(buf);
+	errno = saved;
+}
+	return NULL;
+}
+
+static void include_file(struct conf_frame *f, const char *path)
+{
+	struct conf_loader *ld = f->ld;
+	struct conf_frame child;
+	struct stat st;
+	char *text;
+	char *dir;
+	size_t len;
+
+	if (f->depth + 1 > CONF_MAX_INCLUDE_DEPTH) {
+		conf_error(ld, f->file, f->line,
+			   "include %s: nested deeper than %d files", path,
+			   CONF_MAX_INCLUDE_DEPTH);
+		return;
+	}
+	text = file_read(path, &len, &st);
+	if (text == NULL) {
+		conf_error(ld, f->file, f->line, "could not open %s: %s", path,
+			   strerror(errno));
+		return;
+	}
+	for (const struct conf_frame *p = f; p != NULL; p = p->parent) {
+		if (p->has_id && p->dev == st.st_dev && p->ino == st.st_ino) {
+			conf_error(ld, f->file, f->line,
+				   "include loop: %s is already being read",
+				   path);
+			free(text);
+			return;
+		}
+	}
+	dir = dir_of(path);
+	child = (struct conf_frame){
+	    .ld = ld,
+	    .parent = f,
+	    .file = conf_intern(ld, path),
+	    .dir = dir ? conf_intern(ld, dir) : NULL,
+	    .text = text,
+	    .len = len,
+	    .depth = f->depth + 1,
+	    .has_id = 1,
+	    .dev = st.st_dev,
+	    .ino = st.st_ino,
+	    .section = f->section,
+	    .site = f->site,
+	};
+	free(dir);
+	if (child.file == NULL || child.dir == NULL)
+		conf_error(ld, f->file, f->line, "out of memory");
+	else
+		conf_read_frame(&child);
+	free(text);
+}
+
+static void include_glob(struct conf_frame *f, const char *pattern)
+{
+	glob_t g;
+	char *full;
+	int rc;
+
+	if (pattern[0] == '/')
+		full = strdup(pattern);
+	else if (asprintf(&full, "%s/%s", f->dir, pattern) < 0)
+		full = NULL;
+	if (full == NULL) {
+		conf_error(f->ld, f->file, f->line, "out of memory");
+		return;
+	}
+	/* a pattern that matches nothing is fine (Apache's IncludeOptional):
+	 * an empty sites-enabled/ is a normal state */
+	rc = glob(full, 0, NULL, &g);
+	if (rc == 0) {
+		for (size_t i = 0; i < g.gl_pathc && !f->ld->stopped; i++)
+			include_file(f, g.gl_pathv[i]);
+	} else if (rc != GLOB_NOMATCH) {
+		conf_error(f->ld, f->file, f->line,
+			   "include = '%s': could not expand the pattern",
+			   pattern);
+	}
+	if (rc == 0 || rc == GLOB_NOMATCH)
+		globfree(&g);
+	free(full);
+}
+
+static int site_find(const struct fy_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		if (strcasecmp(cfg->sites[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void site_free(struct fy_site *s)
+{
+	if (s == NULL)
+		return;
+	free(s->name);
+	for (size_t i = 0; i < s->n_server_names; i++)
+		free(s->server_names[i]);
+	free(s->server_names);
+	free(s->document_root);
+	for (size_t i = 0; i < s->n_index; i++)
+		free(s->index[i]);
+	free(s->index);
+	free(s->php);
+	free(s->front_controller);
+	free(s->access_log);
+	free(s->log_format);
+	free((char *)s->file);
+	free(s);
+}
+
+static int site_add(struct conf_frame *f, const char *name)
+{
+	struct conf_loader *ld = f->ld;
+	struct fy_config *cfg = ld->cfg;
+	struct conf_site_seen *seen;
+	struct fy_site **sites;
+	struct fy_site *s;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return FY_ERROR;
+	s->name = strdup(name);
+	s->file = strdup(f->file);
+	s->line = f->line;
+	sites = realloc(cfg->sites, (cfg->n_sites + 1) * sizeof(*sites));
+	if (sites != NULL)
+		cfg->sites = sites;
+	seen = realloc(ld->site_seen, (cfg->n_sites + 1) * sizeof(*seen));
+	if (seen != NULL)
+		ld->site_seen = seen;
+	if (s->name == NULL || s->file == NULL || sites == NULL ||
+	    seen == NULL) {
+		site_free(s);
+		return FY_ERROR;
+	}
+	memset(&ld->site_seen[cfg->n_sites], 0, sizeof(*seen));
+	cfg->sites[cfg->n_sites++] = s;
+	return FY_OK;
+}
+
+/* "[server]" or "[site NAME]"; the line has no leading space. */
+static void on_section(struct conf_frame *f, const char *line, size_t len)
+{
+	struct conf_loader *ld = f->ld;
+	const char *close = memchr(line, ']', len);
+	const char *p, *word, *rest, *end;
+	size_t word_len;
+	int other;
+
+	f->section = SEC_BROKEN;
+	if (close == NULL) {
+		conf_error(ld, f->file, f->line,
+			   "missing ']' in section header");
+		return;
+	}
+	for (p = close + 1; p < line + len && isspace((unsigned char)*p); p++)
+		;
+	if (p < line + len && *p != ';' && *p != '#') {
+		conf_error(ld, f->file, f->line, "unexpected text after ']'");
+		return;
+	}
+	for (word = line + 1; word < close && isspace((unsigned char)*word);
+	     word++)
+		;
+	for (rest = word; rest < close && !isspace((unsigned char)*rest);
+	     rest++)
+		;
+	word_len = (size_t)(rest - word);
+	while (rest < close && isspace((unsigned char)*rest))
+		rest++;
+	for (end = close; end > rest && isspace((unsigned char)end[-1]); end--)
+		;
+
+	if (word_len == 6 && strncasecmp(word, "server", 6) == 0 &&
+	    rest == end) {
+		f->section = SEC_SERVER;
+		return;
+	}
+	if (word_len == 4 && strncasecmp(word, "site", 4) == 0) {
+		char name[128];
+
+		if (rest == end || (size_t)(end - rest) >= sizeof(name)) {
+			conf_error(ld, f->file, f->line,
+				   "[site] needs a name: [site NAME]");
+			return;
+		}
+		for (p = rest; p < end; p++) {
+			if (isspace((unsigned char)*p)) {
+				conf_error(ld, f->file, f->line,
+					   "[site %.*s]: a site name is one "
+					   "word",
+					   (int)(end - rest), rest);
+				return;
+			}
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)(end - rest), rest);
+		other = site_find(ld->cfg, name);
+		if (other >= 0) {
+			const struct fy_site *s = ld->cfg->sites[other];
+
+			conf_error(ld, f->file, f->line,
+				   "site %s is already defined at %s:%d", name,
+				   s->file, s->line);
+			return;
+		}
+		if (site_add(f, name) != FY_OK) {
+			conf_error(ld, f->file, f->line, "out of memory");
+			return;
+		}
+		f->section = SEC_SITE;
+		f->site = ld->cfg->n_sites - 1;
+		return;
+	}
+	conf_error(ld, f->file, f->line,
+		   "unknown section [%.*s]: expected [server] or [site NAME]",
+		   (int)(close - line - 1), line + 1);
+}
+
+/*
+ * The ini_reader: hands inih one line at a time, like fgets(). Doing it here
+ * gives every line a number (Debian's inih calls the handler without one),
+ * lets section headers be handled in order (an empty or repeated section
+ * never reaches the handler) and turns lines inih would reject or split
+ * into errors naming the line. Lines are passed without leading blanks so
+ * that inih's multi-line continuation never applies: an indented key is a
+ * key, not a continuation of the previous value.
+ */
+static char *on_read_line(char *buf, int size, void *stream)
+{
+	struct conf_frame *f = stream;
+	const char *line, *nl, *start, *end;
+	int was_space = 0;
+
+	if (f->ld->stopped || f->pos >= f->len)
+		return NULL;
+	line = f->text + f->pos;
+	nl = memchr(line, '\n', f->len - f->pos);
+	end = nl ? nl : f->text + f->len;
+	f->pos = (size_t)(end - f->text) + (nl ? 1 : 0);
+	f->line++;
+
+	start = line;
+	if (f->line == 1 && end - start >= 3 &&
+	    memcmp(start, "\xEF\xBB\xBF", 3) == 0)
+		start += 3;
+	while (start < end && isspace((unsigned char)*start))
+		start++;
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+
+	buf[0] = '\n';
+	buf[1] = '\0';
+	if (start == end || *start == ';' || *start == '#')
+		return buf;
+	if (memchr(start, '\0', (size_t)(end - start)) != NULL) {
+		conf_error(f->ld, f->file, f->line, "NUL byte in the line");
+		return buf;
+	}
+	if (*start == '[') {
+		on_section(f, start, (size_t)(end - start));
+		return buf;
+	}
+	if (end - start + 2 > size) {
+		conf_error(f->ld, f->file, f->line,
+			   "line too long (at most %d characters)", size - 3);
+		return buf;
+	}
+	/* inih's rule: '=' or ':' separates, " ;" starts a comment */
+	for (const char *p = start; p < end; p++) {
+		if (*p == '=' || *p == ':')
+			goto pass;
+		if (was_space && *p == ';')
+			break;
+		was_space = isspace((unsigned char)*p);
+	}
+	conf_error(f->ld, f->file, f->line,
+		   "expected 'key = value', a [section] or a comment");
+	return buf;
+pass:
+	memcpy(buf, start, (size_t)(end - start));
+	buf[end - start] = '\n';
+	buf[end - start + 1] = '\0';
+	return buf;
+}
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct conf_frame *f = user;
+	struct conf_loader *ld = f->ld;
+	const struct conf_key *k;
+	struct conf_seen *seen;
+	struct conf_where w = {f->file, f->dir, f->line};
+	char msg[512];
+	char *v;
+	size_t vlen;
+	void *obj;
+
+	(void)section; /* sections are tracked by on_read_line */
+	if (ld->stopped || f->section == SEC_BROKEN)
+		return 1;
+	if (name[0] == '\0') {
+		conf_error(ld, f->file, f->line, "missing key before '='");
+		return 1;
+	}
+	k = key_lookup(name);
+	if (k == NULL) {
+		if (f->section == SEC_NONE)
+			conf_error(ld, f->file, f->line,
+				   "unknown key '%s' outside any section",
+				   name);
+		else if (f->section == SEC_SERVER)
+			conf_error(ld, f->file, f->line,
+				   "unknown key '%s' in [server]", name);
+		else
+			conf_error(ld, f->file, f->line,
+				   "unknown key '%s' in [site %s]", name,
+				   ld->cfg->sites[f->site]->name);
+		return 1;
+	}
+	if (k->section != SEC_ANY && k->section != f->section) {
+		const char *want =
+		    k->section == SEC_SERVER ? "[server]" : "[site NAME]";
+
+		if (f->section == SEC_NONE)
+			conf_error(ld, f->file, f->line,
+				   "'%s' outside any section: it belongs in %s",
+				   name, want);
+		else if (f->section == SEC_SERVER)
+			conf_error(
+			    ld, f->file, f->line,
+			    "'%s' is not allowed in [server]: it belongs "
+			    "in %s",
+			    name, want);
+		else
+			conf_error(ld, f->file, f->line,
+				   "'%s' is not allowed in [site %s]: it "
+				   "belongs in %s",
+				   name, ld->cfg->sites[f->site]->name, want);
+		return 1;
+	}
+
+	vlen = strlen(value);
+	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
+		v = strndup(value + 1, vlen - 2);
+	else
+		v = strdup(value);
+	if (v == NULL) {
+		conf_error(ld, f->file, f->line, "out of memory");
+		return 1;
+	}
+	if (k->type == CT_INCLUDE) {
+		if (v[0] == '\0')
+			conf_error(ld, f->file, f->line, "%s: missing value",
+				   name);
+		else
+			include_glob(f, v);
+		free(v);
+		return 1;
+	}
+
+	if (k->section == SEC_SERVER) {
+		obj = ld->cfg;
+		seen = &ld->server_seen[k - conf_keys];
+	} else {
+		obj = ld->cfg->sites[f->site];
+		seen = &ld->site_seen[f->site].key[k - conf_keys];
+	}
+	if (seen->file != NULL && !(k->flags & CK_REPEAT)) {
+		conf_error(ld, f->file, f->line, "'%s' is already set at %s:%d",
+			   name, seen->file, seen->line);
+	} else if (value_set(k, obj, name, v, &w, msg, sizeof(msg)) != FY_OK) {
+		conf_error(ld, f->file, f->line, "%s", msg);
+	} else if (seen->file == NULL) {
+		seen->file = f->file;
+		seen->line = f->line;
+	}
+	free(v);
+	return 1;
+}
+
+static void conf_read_frame(struct conf_frame *f)
+{
+	if (ini_parse_stream(on_read_line, f, on_key, f) < 0)
+		conf_error(f->ld, f->file, 0, "out of memory");
+}
+
+static void defaults_apply(struct conf_loader *ld, void *obj,
+			   enum conf_section section, struct conf_seen *seen,
+			   const struct fy_site *site)
+{
+	struct fy_config *cfg = ld->cfg;
+	const char *file = site ? site->file : cfg->file;
+	int line = site ? site->line : 0;
+	struct conf_where w = {file, "/", line};
+	char msg[512];
+
+	for (size_t i = 0; i < CONF_N_KEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+
+		if (k->section != section || seen[i].file != NULL)
+			continue;
+		if (k->flags & CK_REQUIRED) {
+			conf_error(ld, file, line, "site %s: %s is required",
+				   site ? site->name : "?", k->name);
+			continue;
+		}
+		if (k->def == NULL)
+			continue;
+		if (value_set(k, obj, k->name, k->def, &w, msg, sizeof(msg)) !=
+		    FY_OK)
+			conf_error(ld, file, line, "default: %s", msg);
+	}
+}
+
+static struct fy_config *conf_load(const char *name, const char *text,
+				   size_t len, const struct stat *st, char *err,
+				   size_t errlen)
+{
+	struct conf_loader ld = {.err = err, .errlen = errlen};
+	struct conf_frame top;
+	char *dir;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	ld.cfg = calloc(1, sizeof(*ld.cfg));
+	dir = dir_of(name);
+	top = (struct conf_frame){
+	    .ld = &ld,
+	    .file = conf_intern(&ld, name),
+	    .dir = dir ? conf_intern(&ld, dir) : NULL,
+	    .text = text,
+	    .len = len,
+	    .has_id = st != NULL,
+	    .dev = st ? st->st_dev : 0,
+	    .ino = st ? st->st_ino : 0,
+	    .section = SEC_NONE,
+	};
+	free(dir);
+	if (ld.cfg == NULL || top.file == NULL || top.dir == NULL ||
+	    (ld.cfg->file = strdup(name)) == NULL) {
+		conf_error(&ld, name, 0, "out of memory");
+	} else {
+		conf_read_frame(&top);
+		if (!ld.stopped) {
+			defaults_apply(&ld, ld.cfg, SEC_SERVER, ld.server_seen,
+				       NULL);
+			for (size_t i = 0; i < ld.cfg->n_sites; i++)
+				defaults_apply(&ld, ld.cfg->sites[i], SEC_SITE,
+					       ld.site_seen[i].key,
+					       ld.cfg->sites[i]);
+		}
+	}
+	for (size_t i = 0; i < ld.n_names; i++)
+		free(ld.names[i]);
+	free(ld.names);
+	free(ld.site_seen);
+	if (ld.n_errors > 0) {
+		fy_config_free(ld.cfg);
+		return NULL;
+	}
+	return ld.cfg;
+}
+
+struct fy_config *fy_config_load(const char *path, char *err, size_t errlen)
+{
+	struct fy_config *cfg;
+	struct stat st;
+	size_t len;
+	char *text;
+
+	text = file_read(path, &len, &st);
+	if (text == NULL) {
+		size_t pos = 0;
+
+		if (err != NULL && errlen > 0)
+			err[0] = '\0';
+		out_append(err, errlen, &pos, "could not open %s: %s\n", path,
+			   strerror(errno));
+		return NULL;
+	}
+	cfg = conf_load(path, text, len, &st, err, errlen);
+	free(text);
+	return cfg;
+}
+
+struct fy_config *fy_config_load_string(const char *text, const char *name,
+					char *err, size_t errlen)
+{
+	/* a bare name has the current directory as its directory */
+	return conf_load(name ? name : "<string>", text, strlen(text), NULL,
+			 err, errlen);
+}
+
+int fy_config_check(struct fy_config *cfg, char *err, size_t errlen, char *warn,
+		    size_t warnlen)
+{
+	size_t pos = 0;
+	int n = 0;
+
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (warn != NULL && warnlen > 0)
+		warn[0] = '\0';
+	if (cfg->n_sites == 0) {
+		out_append(err, errlen, &pos,
+			   "%s: no site: add a [site NAME] section\n",
+			   cfg->file ? cfg->file : "config");
+		n++;
+	}
+	for (size_t i = 0; i < cfg->n_sites; i++) {
+		const struct fy_site *s = cfg->sites[i];
+		const char *file = s->file ? s->file : "config";
+		struct stat st;
+
+		for (size_t j = 0; j < i; j++) {
+			if (strcasecmp(cfg->sites[j]->name, s->name) == 0) {
+				out_append(err, errlen, &pos,
+					   "%s:%d: site %s is defined twice\n",
+					   file, s->line, s->name);
+				n++;
+				break;
+			}
+		}
+		if (s->document_root == NULL) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: document_root is "
+				   "required\n",
+				   file, s->line, s->name);
+			n++;
+		} else if (stat(s->document_root, &st) != 0) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: document_root %s: %s\n",
+				   file, s->line, s->name, s->document_root,
+				   strerror(errno));
+			n++;
+		} else if (!S_ISDIR(st.st_mode)) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: document_root %s is not "
+				   "a directory\n",
+				   file, s->line, s->name, s->document_root);
+			n++;
+		}
+		/* the FastCGI client and the in-process module lift these
+		 * when they land */
+		if (s->php != NULL && strcmp(s->php, "off") != 0) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: php = %s is not supported "
+				   "by this build yet\n",
+				   file, s->line, s->name, s->php);
+			n++;
+		}
+		if (s->front_controller != NULL &&
+		    s->front_controller[0] != '/') {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: front_controller must "
+				   "start with '/'\n",
+				   file, s->line, s->name);
+			n++;
+		}
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		const struct fy_listen_spec *l = &cfg->listen[i];
+
+		for (size_t j = 0; j < i; j++) {
+			const struct fy_listen_spec *o = &cfg->listen[j];
+
+			if (o->port != l->port || strcmp(o->host, l->host) != 0)
+				continue;
+			out_append(err, errlen, &pos,
+				   "%s:%d: listen %s%s%s:%d is given twice "
+				   "(first at %s:%d)\n",
+				   l->file ? l->file : "config", l->line,
+				   strchr(l->host, ':') ? "[" : "",
+				   l->host[0] ? l->host : "*",
+				   strchr(l->host, ':') ? "]" : "", l->port,
+				   o->file ? o->file : "config", o->line);
+			n++;
+			break;
+		}
+	}
+	return n;
+}
+
+void fy_config_free(struct fy_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->file);
+	free(cfg->mpm);
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		free((char *)cfg->listen[i].file);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->pid_file);
+	free(cfg->error_log);
+	free(cfg->server_tokens);
+	free(cfg->mime_types);
+	for (size_t i = 0; i < cfg->n_sites; i++)
+		site_free(cfg->sites[i]);
+	free(cfg->sites);
+	free(cfg);
+}
