@@ -22,7 +22,8 @@ struct fy_listen_spec {
 	char host[64]; /* "" = every address (IPv6 dual-stack where possible) */
 	int port;
 	int tls;
-	const char *file; /* where it was written, for error messages */
+	const char *file; /* where it was written, for error messages; owned
+			     by the config */
 	int line;
 };
 
@@ -32,14 +33,14 @@ struct fy_site {
 	char **server_names; /* "example.com", "*.example.com"; lower case */
 	size_t n_server_names;
 	char *document_root; /* absolute, no trailing '/' (except "/") */
-	char **index;	     /* default: index.html index.php? see dist */
+	char **index;	     /* default: index.html index.htm index.php */
 	size_t n_index;
 	char *php;		/* "off" (default) | "fpm:POOL" | "inprocess" */
 	char *front_controller; /* "/index.php" or NULL */
 	char *access_log;	/* path, or NULL/"off" */
 	char *log_format;	/* default "combined" */
 	int follow_symlinks;	/* default off */
-	const char *file;	/* where the section starts */
+	const char *file;	/* where the section starts; owned by the config */
 	int line;
 	/* filled at startup, not by the loader */
 	struct fy_access_log *access;
@@ -79,7 +80,15 @@ struct fy_config {
  * Loads path (and what it includes) into a new config. On success returns
  * the config (free with fy_config_free). On failure returns NULL and prints
  * every error found, one per line as "FILE:LINE: message", into err (up to
- * errlen bytes; truncated if longer).
+ * errlen bytes; truncated if longer). Loading stops after 25 errors.
+ *
+ * Syntax: "key = value" (a " ;" starts a comment; surrounding "..." are
+ * removed), "[server]", "[site NAME]", comment lines starting with ';' or
+ * '#'. Indented lines are ordinary lines. A line longer than inih's limit
+ * (197 characters) is an error; list keys can be repeated instead.
+ * "include = GLOB" (anywhere) reads the matching files, sorted, at that
+ * point, relative to the including file's directory; no match is not an
+ * error. Relative paths in values are resolved the same way.
  */
 struct fy_config *fy_config_load(const char *path, char *err, size_t errlen);
 
@@ -94,9 +103,10 @@ struct fy_config *fy_config_load_string(const char *text, const char *name,
 /*
  * Cross-field checks run by "foyer -t" and at every start: at least one
  * site, document roots exist and are directories, unique site names, php
- * values known, etc. Appends messages to err and returns the number of
- * errors (0: usable). Warnings (Apache prints them and goes on) go to
- * warn_out if not NULL, one per line.
+ * values known, etc. Writes its messages into err (emptied first), one per
+ * line as "FILE:LINE: message", and returns the number of errors (0:
+ * usable). Warnings (Apache prints them and goes on) go to warn if not
+ * NULL, one per line.
  */
 int fy_config_check(struct fy_config *cfg, char *err, size_t errlen,
 		    char *warn, size_t warnlen);
