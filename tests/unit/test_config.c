@@ -735,6 +735,8 @@ static void test_check(void **state)
 	assert_int_equal(fy_config_check(cfg, err, sizeof(err), NULL, 0), 0);
 	fy_config_free(cfg);
 
+	snprintf(want, sizeof(want), "%s/file", dir);
+	write_file(want, "x");
 	snprintf(text, sizeof(text),
 		 "[server]\n"
 		 "listen = 8080\n"
@@ -743,10 +745,10 @@ static void test_check(void **state)
 		 "listen = [::1]:9000\n"
 		 "listen = [::1]:9000 tls\n"
 		 "[site a]\ndocument_root = %s/missing\n"
-		 "[site b]\ndocument_root = /etc/hostname\n"
+		 "[site b]\ndocument_root = %s/file\n"
 		 "[site c]\ndocument_root = %s\nphp = fpm:www\n"
 		 "[site d]\ndocument_root = %s\nphp = inprocess\n",
-		 dir, dir, dir);
+		 dir, dir, dir, dir);
 	cfg = load(text);
 	assert_int_equal(
 	    fy_config_check(cfg, err, sizeof(err), warn, sizeof(warn)), 6);
@@ -755,8 +757,10 @@ static void test_check(void **state)
 		 "directory\n",
 		 dir);
 	assert_non_null(strstr(err, want));
-	assert_non_null(strstr(err, "t.ini:9: site b: document_root "
-				    "/etc/hostname is not a directory\n"));
+	snprintf(want, sizeof(want),
+		 "t.ini:9: site b: document_root %s/file is not a directory\n",
+		 dir);
+	assert_non_null(strstr(err, want));
 	assert_non_null(strstr(err, "t.ini:11: site c: php = fpm:www is not "
 				    "supported by this build yet\n"));
 	assert_non_null(strstr(err, "t.ini:14: site d: php = inprocess is "

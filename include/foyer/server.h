@@ -1,0 +1,66 @@
+/*
+ * server.h - what an MPM needs from the HTTP front end: listeners opened once
+ * (before any fork), and event loops that accept from them and run the
+ * connections. An MPM owns processes, threads and admission only; it calls
+ * these functions and nothing below them.
+ */
+#ifndef FOYER_SERVER_H
+#define FOYER_SERVER_H
+
+#include <stddef.h>
+
+struct fy_config;
+struct fy_loop;
+
+struct fy_listener {
+	int fd;
+	int tls;
+	char name[80]; /* "127.0.0.1:8080", "[::]:80" */
+};
+
+/*
+ * Opens (socket, SO_REUSEADDR, bind, listen with cfg->listen_backlog,
+ * non-blocking) every "listen" of the config. On failure closes what it
+ * opened, writes "could not bind to address X: reason" into err and returns
+ * FY_ERROR. *out is malloc'ed.
+ */
+int fy_listeners_open(const struct fy_config *cfg, struct fy_listener **out,
+		      size_t *n, char *err, size_t errlen);
+void fy_listeners_close(struct fy_listener *ls, size_t n);
+
+/*
+ * Process-wide setup done once before any loop runs, after the config is
+ * loaded: MIME table, access logs of every site, SIGPIPE ignored. Returns
+ * FY_OK or FY_ERROR (logged).
+ */
+int fy_server_init(struct fy_config *cfg);
+void fy_server_fini(struct fy_config *cfg);
+
+/*
+ * Creates an event loop accepting from the listeners. max_conns bounds the
+ * connections it holds at once (admission): when full it stops accepting
+ * until one closes, leaving new connections in the kernel backlog.
+ */
+struct fy_loop *fy_loop_create(const struct fy_config *cfg,
+			       const struct fy_listener *ls, size_t n,
+			       size_t max_conns);
+
+/* Runs until fy_loop_stop(); returns FY_OK or FY_ERROR. */
+int fy_loop_run(struct fy_loop *loop);
+
+/* Stops accepting and ends the loop: graceful (finish requests in progress,
+ * close idle connections) or not (close everything now). Safe to call from
+ * the loop's own callbacks. */
+void fy_loop_stop(struct fy_loop *loop, int graceful);
+
+/* Frees the loop and closes its connections. */
+void fy_loop_free(struct fy_loop *loop);
+
+/* Number of open connections (for tests and the status page). */
+size_t fy_loop_connections(const struct fy_loop *loop);
+
+/* The loop's libevent base, for an MPM that adds its own events (signals,
+ * timers). */
+struct event_base *fy_loop_base(struct fy_loop *loop);
+
+#endif
