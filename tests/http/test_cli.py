@@ -222,10 +222,14 @@ def test_version():
     assert f"Server version: {SERVER_VERSION}" in out, out
 
 
-def test_pid_file_and_sigint(make_server):
+def test_pid_file(make_server):
     srv = make_server()
-    assert poll(lambda: srv.pid_file.exists())
+    assert poll(lambda: srv.pid_file.exists()), "no pid file"
     assert int(srv.pid_file.read_text().strip()) == srv.pid
+
+
+def test_sigint_stops(make_server):
+    srv = make_server()
     resp = srv.get("/")
     assert resp.status == 403  # the empty document root has no index
     srv.stop(signal.SIGINT)

@@ -101,12 +101,15 @@ def test_sites_from_include_glob(make_server):
 
     srv = make_server(
         server={"include": "sites/*.ini"},
-        files={"index.html": "first site\n"},
+        files={"index.html": "last site\n"},
         prepare=prepare,
     )
     assert srv.get("/", host="one.test").body == b"included one\n"
     assert srv.get("/", host="two.test").body == b"included two\n"
-    assert srv.get("/", host="three.test").body == b"first site\n"
+    # the include sits in [server], before [site default]: its sites come
+    # first, in glob order, so the first of them is the default
+    assert srv.get("/", host="three.test").body == b"included one\n"
+    assert srv.get("/", host="localhost").body == b"included one\n"
 
 
 def test_per_site_access_logs(make_server, tmp_path):
