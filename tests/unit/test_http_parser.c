@@ -376,6 +376,63 @@ static void test_every_split_point(void **state)
 	}
 }
 
+/* A bad octet is found wherever it sits in a long target or value, and
+ * obs-text or HTAB there is not mistaken for one. */
+static void test_octet_at_every_position(void **state)
+{
+	static const unsigned char bad_target[] = {0x00, 0x01, 0x09,
+						   0x1f, 0x20, 0x7f};
+	static const unsigned char bad_value[] = {0x00, 0x01, 0x0a, 0x1f, 0x7f};
+	static const unsigned char good[] = {0x21, 0x7e, 0x80, 0xa0, 0xff};
+	char buf[256];
+	struct parsed p;
+
+	(void)state;
+	for (size_t pos = 0; pos < 40; pos++) {
+		size_t n = (size_t)snprintf(buf, sizeof(buf), "GET /");
+		size_t at = n + pos;
+
+		memset(buf + n, 'a', 48);
+		n += 48;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				      " HTTP/1.0\r\n\r\n");
+		for (size_t i = 0; i < FY_ARRAY_SIZE(bad_target); i++) {
+			buf[at] = (char)bad_target[i];
+			assert_int_equal(parse_lim(&p, buf, n, &default_limits),
+					 FY_HTTP_ERROR);
+			assert_int_equal(p.status, 400);
+		}
+		for (size_t i = 0; i < FY_ARRAY_SIZE(good); i++) {
+			buf[at] = (char)good[i];
+			assert_int_equal(parse_lim(&p, buf, n, &default_limits),
+					 (int)n);
+			assert_int_equal(p.req.target_len, 49);
+		}
+
+		n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.0\r\nX: ");
+		at = n + pos;
+		memset(buf + n, 'v', 48);
+		n += 48;
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n\r\n");
+		for (size_t i = 0; i < FY_ARRAY_SIZE(bad_value); i++) {
+			buf[at] = (char)bad_value[i];
+			assert_int_equal(parse_lim(&p, buf, n, &default_limits),
+					 FY_HTTP_ERROR);
+			assert_int_equal(p.status, 400);
+		}
+		for (size_t i = 0; i < FY_ARRAY_SIZE(good); i++) {
+			buf[at] = (char)good[i];
+			assert_int_equal(parse_lim(&p, buf, n, &default_limits),
+					 (int)n);
+			assert_int_equal(p.headers[0].value_len, 48);
+		}
+		buf[at] = '\t';
+		assert_int_equal(parse_lim(&p, buf, n, &default_limits),
+				 (int)n);
+		assert_int_equal(p.headers[0].value_len, pos == 0 ? 47 : 48);
+	}
+}
+
 /* --- limits --- */
 
 static void test_request_line_limit(void **state)
@@ -889,6 +946,7 @@ int main(void)
 	    cmocka_unit_test(test_incomplete_status_untouched_rc),
 	    cmocka_unit_test(test_error_statuses),
 	    cmocka_unit_test(test_every_split_point),
+	    cmocka_unit_test(test_octet_at_every_position),
 	    cmocka_unit_test(test_request_line_limit),
 	    cmocka_unit_test(test_field_count_limit),
 	    cmocka_unit_test(test_field_count_capacity),
