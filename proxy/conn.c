@@ -204,7 +204,9 @@ static void access_log(struct fy_request *r)
 		.client_port = c->client_port,
 		.local_ip = c->local_ip,
 		.local_port = c->local_port,
-		.site = r->site->name,
+		/* %v: the canonical name, as Apache's ServerName */
+		.site = r->site->n_server_names > 0 ? r->site->server_names[0]
+						    : r->site->name,
 		.request_line = r->head.request_line,
 		.request_line_len = r->head.request_line_len,
 		.method = r->head.method,
@@ -458,6 +460,13 @@ static void run_handler(struct fy_request *r)
 	struct fy_conn *c = r->conn;
 	event_del(&c->timer);
 	if (r->pending_status != 0) {
+		if (r->pending_status >= 400) {
+			struct fy_log_ctx ctx;
+			fy_log_ctx_fill(r, &ctx);
+			fy_log(FY_LOG_INFO, "router", &ctx, "%d %s: %s",
+			       r->pending_status,
+			       fy_http_reason(r->pending_status), r->uri);
+		}
 		fy_response_error(r, r->pending_status);
 		return;
 	}
@@ -471,11 +480,13 @@ static void run_handler(struct fy_request *r)
 	}
 	if (rc == FY_AGAIN)
 		return;
-	if (rc >= 400) {
-		fy_response_error(r, rc);
-		return;
-	}
-	fy_response_error(r, 500);
+	struct fy_log_ctx ctx;
+	fy_log_ctx_fill(r, &ctx);
+	if (rc < 400)
+		rc = 500;
+	fy_log(rc >= 500 ? FY_LOG_ERR : FY_LOG_INFO, r->handler->name, &ctx,
+	       "answered %d %s", rc, fy_http_reason(rc));
+	fy_response_error(r, rc);
 }
 
 static int body_add(struct fy_request *r, const char *p, size_t n)

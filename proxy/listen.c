@@ -21,10 +21,6 @@
 #include "foyer/mime.h"
 #include "foyer/server.h"
 
-/* Seconds the kernel holds a new connection until its first bytes arrive
- * before handing it to accept() (Apache's AcceptFilter http "data"). */
-#define DEFER_ACCEPT_SECONDS 1
-
 static int open_one(const struct fy_listen_spec *sp, int backlog,
 		    struct fy_listener *l, char *err, size_t errlen)
 {
@@ -73,8 +69,6 @@ static int open_one(const struct fy_listen_spec *sp, int backlog,
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ai->ai_family == AF_INET6 && host == NULL)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	int defer = DEFER_ACCEPT_SECONDS;
-	setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 		snprintf(err, errlen, "could not bind to address %s%s%s:%d: %s",
 			 ai->ai_family == AF_INET6 ? "[" : "",

@@ -94,6 +94,31 @@ static size_t raise_nofile(void)
 	return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t)rl.rlim_cur;
 }
 
+/* Writes our pid for foyer -k and init scripts. Returns 1 if written. */
+static int write_pid_file(const char *path)
+{
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return 0;
+	FILE *f = fopen(tmp, "we");
+	if (f == NULL) {
+		fy_log(FY_LOG_WARN, "core", NULL, "could not write pid file %s: %s",
+		       path, strerror(errno));
+		return 0;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	/* rename: a reader never sees a half-written file */
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		fy_log(FY_LOG_WARN, "core", NULL, "could not write pid file %s: %s",
+		       path, strerror(errno));
+		unlink(tmp);
+		return 0;
+	}
+	return 1;
+}
+
 static int run_single(struct fy_config *cfg)
 {
 	char err[1024] = "";
@@ -129,6 +154,7 @@ static int run_single(struct fy_config *cfg)
 		if (sigs[i] != NULL)
 			evsignal_add(sigs[i], NULL);
 
+	int have_pid = write_pid_file(cfg->pid_file);
 	for (size_t i = 0; i < nls; i++)
 		fy_log(FY_LOG_NOTICE, "core", NULL, FY_SERVER_TOKEN
 		       " listening on %s (pid %d, one process)", ls[i].name,
@@ -141,6 +167,8 @@ static int run_single(struct fy_config *cfg)
 	fy_loop_free(rs.loop);
 	fy_listeners_close(ls, nls);
 	fy_server_fini(cfg);
+	if (have_pid)
+		unlink(cfg->pid_file);
 	fy_log(FY_LOG_NOTICE, "core", NULL, "stopped");
 	return rc == FY_OK ? 0 : 1;
 }
