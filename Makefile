@@ -47,7 +47,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(O)/tests/replay_%)
 
-PYTEST ?= python3 -m pytest
+# Debian's python3, where scripts/deps.sh installs pytest and requests.
+PYTEST ?= /usr/bin/python3 -m pytest
 
 .PHONY: all test unit replay http run install clean fuzz deps-run deps-test bench
 
