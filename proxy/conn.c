@@ -307,12 +307,6 @@ static void fail(struct fy_request *r, int status, int keep)
 	fy_response_error(r, status);
 }
 
-static int method_allowed_without_body(enum fy_method m)
-{
-	return m == FY_METHOD_GET || m == FY_METHOD_HEAD ||
-	       m == FY_METHOD_OPTIONS;
-}
-
 /* The request head is complete: decide who answers and how the body is
  * read. Returns FY_OK to go on in process(), FY_DONE when a response was
  * queued (the caller flushes it). */
@@ -415,13 +409,8 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 			r->script = fy_arena_strdup(r->arena, rt->script);
 			r->st = rt->st;
 			r->front_controller = rt->front_controller;
-			r->handler = &fy_handler_static;
+			r->handler = fy_handler_for(r->site, rt);
 		}
-	}
-	if (r->handler != NULL && r->handler == &fy_handler_static &&
-	    r->pending_status == 0 && !method_allowed_without_body(r->method)) {
-		/* The static handler answers 405/501 itself; its body is of no
-		 * use to it, so the engine drops it. */
 	}
 
 	if (!has_body) {

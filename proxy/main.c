@@ -9,21 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "foyer/config.h"
 #include "foyer/core.h"
 #include "foyer/log.h"
+#include "foyer/mpm.h"
 #include "foyer/server.h"
 
 #define DEFAULT_CONFIG "/etc/foyer/foyer.ini"
 #define ERRBUF 16384
-
-/* Connections one -X loop may hold: bounded by the descriptors we have,
- * keeping some for files and logs. */
-#define FD_RESERVE 64
 
 static void usage(FILE *f)
 {
@@ -52,46 +48,9 @@ static void show_settings(void)
 	       OPENSSL_VERSION_TEXT);
 	if (uname(&u) == 0)
 		printf("Architecture:   %s\n", u.machine);
-	printf("Server MPM:     none (single process, -X)\n");
+	printf("Server MPM:     single (one process; prefork, worker and event are not in this build yet)\n");
 	printf("Server compiled with....\n");
 	printf(" -D DEFAULT_CONFIG=\"" DEFAULT_CONFIG "\"\n");
-}
-
-struct run_state {
-	struct fy_loop *loop;
-};
-
-static void on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	struct run_state *rs = arg;
-	fy_log(FY_LOG_NOTICE, "core", NULL, "caught %s, shutting down",
-	       sig == SIGINT ? "SIGINT" : "SIGTERM");
-	fy_loop_stop(rs->loop, 0);
-}
-
-static void on_reopen(evutil_socket_t sig, short what, void *arg)
-{
-	(void)sig;
-	(void)what;
-	(void)arg;
-	fy_log_reopen_all();
-	fy_log(FY_LOG_NOTICE, "core", NULL, "logs reopened");
-}
-
-/* Raises the soft limit on descriptors to the hard limit; returns what the
- * process may open. */
-static size_t raise_nofile(void)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 1024;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-		getrlimit(RLIMIT_NOFILE, &rl);
-	}
-	return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t)rl.rlim_cur;
 }
 
 /* Writes our pid for foyer -k and init scripts. Returns 1 if written. */
@@ -119,7 +78,8 @@ static int write_pid_file(const char *path)
 	return 1;
 }
 
-static int run_single(struct fy_config *cfg)
+/* Opens the listeners and logs, runs the MPM, cleans up. */
+static int serve(struct fy_config *cfg, const struct fy_mpm *mpm)
 {
 	char err[1024] = "";
 	struct fy_listener *ls = NULL;
@@ -133,44 +93,14 @@ static int run_single(struct fy_config *cfg)
 		fy_listeners_close(ls, nls);
 		return 1;
 	}
-	size_t nofile = raise_nofile();
-	size_t max_conns = nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE : FD_RESERVE;
-
-	struct run_state rs;
-	rs.loop = fy_loop_create(cfg, ls, nls, max_conns);
-	if (rs.loop == NULL) {
-		fy_log(FY_LOG_EMERG, "core", NULL, "could not create the event loop");
-		fy_listeners_close(ls, nls);
-		fy_server_fini(cfg);
-		return 1;
-	}
-	struct event_base *base = fy_loop_base(rs.loop);
-	struct event *sigs[4];
-	sigs[0] = evsignal_new(base, SIGTERM, on_stop, &rs);
-	sigs[1] = evsignal_new(base, SIGINT, on_stop, &rs);
-	sigs[2] = evsignal_new(base, SIGUSR1, on_reopen, &rs);
-	sigs[3] = evsignal_new(base, SIGHUP, on_reopen, &rs);
-	for (size_t i = 0; i < FY_ARRAY_SIZE(sigs); i++)
-		if (sigs[i] != NULL)
-			evsignal_add(sigs[i], NULL);
-
 	int have_pid = write_pid_file(cfg->pid_file);
-	for (size_t i = 0; i < nls; i++)
-		fy_log(FY_LOG_NOTICE, "core", NULL, FY_SERVER_TOKEN
-		       " listening on %s (pid %d, one process)", ls[i].name,
-		       (int)getpid());
-	int rc = fy_loop_run(rs.loop);
-
-	for (size_t i = 0; i < FY_ARRAY_SIZE(sigs); i++)
-		if (sigs[i] != NULL)
-			event_free(sigs[i]);
-	fy_loop_free(rs.loop);
+	int rc = mpm->run(cfg, ls, nls);
 	fy_listeners_close(ls, nls);
 	fy_server_fini(cfg);
 	if (have_pid)
 		unlink(cfg->pid_file);
 	fy_log(FY_LOG_NOTICE, "core", NULL, "stopped");
-	return rc == FY_OK ? 0 : 1;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -212,7 +142,6 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	(void)single; /* the MPMs will make the difference; today -X is all */
 
 	char *err = calloc(1, ERRBUF);
 	char *warn = calloc(1, ERRBUF);
@@ -253,7 +182,18 @@ int main(int argc, char **argv)
 		fy_config_free(cfg);
 		return 1;
 	}
-	int rc = run_single(cfg);
+	const struct fy_mpm *mpm = &fy_mpm_single;
+	if (!single) {
+		mpm = fy_mpm_find(cfg->mpm);
+		if (mpm == NULL) {
+			fy_log(FY_LOG_NOTICE, "core", NULL,
+			       "mpm = %s is not in this build yet; running one "
+			       "process as with -X",
+			       cfg->mpm);
+			mpm = &fy_mpm_single;
+		}
+	}
+	int rc = serve(cfg, mpm);
 	fy_config_free(cfg);
 	return rc;
 }

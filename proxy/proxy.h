@@ -62,6 +62,12 @@ struct fy_handler {
 
 extern const struct fy_handler fy_handler_static;
 
+/* The handler called name, NULL if this build has none. */
+const struct fy_handler *fy_handler_find(const char *name);
+/* Who answers a request routed to a file of site. Never NULL. */
+const struct fy_handler *fy_handler_for(const struct fy_site *site,
+					const struct fy_route *route);
+
 enum fy_method {
 	FY_METHOD_OTHER,
 	FY_METHOD_GET,

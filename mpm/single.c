@@ -1,0 +1,119 @@
+/*
+ * single.c - "foyer -X": one process, one event loop, in the foreground,
+ * for debugging and for the test suite. The loop holds as many connections
+ * as the descriptor limit allows.
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "foyer/config.h"
+#include "foyer/core.h"
+#include "foyer/log.h"
+#include "foyer/mpm.h"
+#include "foyer/server.h"
+
+/* Descriptors kept back from connections for files, logs and backends. */
+#define FD_RESERVE 64
+
+struct single {
+	struct fy_loop *loop;
+};
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct single *s = arg;
+	fy_log(FY_LOG_NOTICE, "mpm", NULL, "caught %s, shutting down",
+	       sig == SIGINT ? "SIGINT" : "SIGTERM");
+	fy_loop_stop(s->loop, 0);
+}
+
+static void on_reopen(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	fy_log_reopen_all();
+	fy_log(FY_LOG_NOTICE, "mpm", NULL, "logs reopened");
+}
+
+/* Raises the soft descriptor limit to the hard one; returns the limit. */
+static size_t raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t)rl.rlim_cur;
+}
+
+static int single_run(struct fy_config *cfg, struct fy_listener *ls, size_t n)
+{
+	size_t nofile = raise_nofile();
+	size_t max_conns =
+	    nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE : FD_RESERVE;
+
+	struct single s;
+	s.loop = fy_loop_create(cfg, ls, n, max_conns);
+	if (s.loop == NULL) {
+		fy_log(FY_LOG_EMERG, "mpm", NULL,
+		       "could not create the event loop");
+		return 1;
+	}
+	struct event_base *base = fy_loop_base(s.loop);
+	static const struct {
+		int sig;
+		void (*fn)(evutil_socket_t, short, void *);
+	} handlers[] = {
+		{SIGTERM, on_stop},
+		{SIGINT, on_stop},
+		{SIGUSR1, on_reopen},
+		{SIGHUP, on_reopen},
+	};
+	struct event *sigs[FY_ARRAY_SIZE(handlers)];
+	for (size_t i = 0; i < FY_ARRAY_SIZE(handlers); i++) {
+		sigs[i] = evsignal_new(base, handlers[i].sig, handlers[i].fn, &s);
+		if (sigs[i] != NULL)
+			evsignal_add(sigs[i], NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		fy_log(FY_LOG_NOTICE, "mpm", NULL,
+		       FY_SERVER_TOKEN " listening on %s (pid %d, one process)",
+		       ls[i].name, (int)getpid());
+
+	int rc = fy_loop_run(s.loop);
+
+	for (size_t i = 0; i < FY_ARRAY_SIZE(handlers); i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	fy_loop_free(s.loop);
+	return rc == FY_OK ? 0 : 1;
+}
+
+const struct fy_mpm fy_mpm_single = {
+	.name = "single",
+	.threaded = 0,
+	.forked = 0,
+	.run = single_run,
+};
+
+/* The process models this build has; prefork, worker and event join this
+ * table as they are written. */
+static const struct fy_mpm *const mpms[] = {
+	&fy_mpm_single,
+};
+
+const struct fy_mpm *fy_mpm_find(const char *name)
+{
+	for (size_t i = 0; i < FY_ARRAY_SIZE(mpms); i++)
+		if (strcmp(mpms[i]->name, name) == 0)
+			return mpms[i];
+	return NULL;
+}
