@@ -240,3 +240,22 @@ def test_start_refuses_bad_config(tmp_path):
     r = run_foyer("-X", "-f", str(path))
     assert r.returncode != 0
     assert re.search(re.escape(str(path)) + r":5:", r.stderr), r.stderr
+
+
+def test_sigterm_with_open_connections(make_server):
+    """Stopping with a download in progress, an idle keep-alive connection
+    and a half-sent request still exits 0 (checked by stop)."""
+    srv = make_server(files={"big.bin": b"\x5a" * (8 << 20), "a.txt": "a"})
+    busy = srv.connect()
+    busy.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    busy.sock.recv(1024)
+    idle = srv.connect()
+    idle.send("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert idle.read_response().body == b"a"
+    partial = srv.connect()
+    partial.send("GET /a.txt HTTP/1.1\r\nHo")
+    try:
+        srv.stop()
+    finally:
+        for c in (busy, idle, partial):
+            c.close()

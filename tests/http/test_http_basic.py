@@ -14,6 +14,7 @@ FILES = {
     "a.txt": "first\n",
     "b.txt": "second file\n",
     "c.txt": "the third one\n",
+    "d/x.txt": "in a directory\n",
 }
 
 
@@ -289,3 +290,94 @@ def test_leading_empty_lines_are_ignored(srv):
 def test_query_string_ignored_for_static(srv):
     r = srv.get("/a.txt?x=1&y=%20")
     assert (r.status, r.body) == (200, b"first\n")
+
+
+def test_connection_close_ends_a_pipeline(srv):
+    with srv.connect() as c:
+        c.send(get("/a.txt", extra="Connection: close\r\n") + get("/b.txt"))
+        assert c.read_response().body == b"first\n"
+        assert c.closed_by_server(), "answered a request sent after close"
+
+
+def test_keep_alive_after_non_protocol_errors(srv):
+    """404, 403, 301, 405 and 416 answer a well-formed request: the
+    connection stays usable."""
+    with srv.connect() as c:
+        c.send(get("/missing") + get("/.env") + get("/d")
+               + "DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+               + get("/a.txt", extra="Range: bytes=100-\r\n") + get("/c.txt"))
+        statuses = [c.read_response().status for _ in range(5)]
+        last = c.read_response()
+    assert statuses == [404, 403, 301, 405, 416]
+    assert (last.status, last.body) == (200, b"the third one\n")
+
+
+def test_head_of_error_has_no_body(srv):
+    with srv.connect() as c:
+        c.send("HEAD /missing HTTP/1.1\r\nHost: x\r\n\r\n" + get("/a.txt"))
+        h = c.read_response(head=True)
+        assert h.status == 404
+        assert c.read_response().body == b"first\n"
+
+
+def test_get_with_a_body_is_read_and_discarded(srv):
+    with srv.connect() as c:
+        c.send("GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+               + get("/b.txt"))
+        assert c.read_response().body == b"first\n"
+        assert c.read_response().body == b"second file\n"
+
+
+def test_transfer_coding_names_are_case_insensitive(srv):
+    with srv.connect() as c:
+        c.send("POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n"
+               "3\r\nabc\r\n0\r\n\r\n" + get("/b.txt"))
+        assert c.read_response().status == 405
+        assert c.read_response().body == b"second file\n"
+
+
+def test_absolute_form_target(srv):
+    r = srv.request("GET http://localhost/a.txt HTTP/1.1\r\nHost: localhost\r\n"
+                    "Connection: close\r\n\r\n")
+    assert (r.status, r.body) == (200, b"first\n")
+
+
+def test_client_half_close_still_answered(srv):
+    with srv.connect() as c:
+        c.send(get("/a.txt"))
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b"first\n")
+        assert c.closed_by_server()
+
+
+def test_http10_expect_gets_no_interim(srv):
+    """RFC 9110 10.1.1: no 100 (Continue) to an HTTP/1.0 client."""
+    with srv.connect() as c:
+        c.send("POST /a.txt HTTP/1.0\r\nContent-Length: 5\r\n"
+               "Expect: 100-continue\r\n\r\nhello")
+        assert c.read_response().status == 405
+
+
+def test_long_pipeline_in_order(srv):
+    paths = ["/a.txt", "/b.txt", "/c.txt"] * 33  # under max_keep_alive_requests
+    with srv.connect(timeout=10) as c:
+        c.send("".join(get(p) for p in paths))
+        bodies = [c.read_response().body for _ in paths]
+    assert bodies == [FILES[p[1:]].encode() for p in paths]
+
+
+def test_many_connections_at_once(srv):
+    """One process holds many connections: each gets a partial request, then
+    they are completed in reverse order and all answered."""
+    clients = [srv.connect() for _ in range(100)]
+    try:
+        for c in clients:
+            c.send("GET /b.txt HTTP/1.1\r\n")
+        for c in reversed(clients):
+            c.send("Host: x\r\n\r\n")
+        for c in clients:
+            assert c.read_response().body == b"second file\n"
+    finally:
+        for c in clients:
+            c.close()

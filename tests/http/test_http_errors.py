@@ -35,6 +35,7 @@ MALFORMED = [
     # line endings and bytes
     ("bare-lf", "GET / HTTP/1.1\nHost: localhost\n\n", 400),
     ("bare-lf-in-headers", "GET / HTTP/1.1\r\nHost: localhost\nX-A: b\r\n\r\n", 400),
+    ("bare-lf-at-end", "GET / HTTP/1.1\r\n" + H + "\n", 400),
     ("bare-cr", "GET / HTTP/1.1\r\nHost: local\rhost\r\n\r\n", 400),
     ("nul-in-value", "GET / HTTP/1.1\r\n" + H + "X-A: a\x00b\r\n\r\n", 400),
     ("nul-in-request-line", "GET /\x00 HTTP/1.1\r\n" + H + "\r\n", 400),
@@ -42,6 +43,7 @@ MALFORMED = [
     ("obs-fold", "GET / HTTP/1.1\r\n" + H + "X-A: a\r\n b\r\n\r\n", 400),
     ("obs-fold-tab", "GET / HTTP/1.1\r\n" + H + "X-A: a\r\n\tb\r\n\r\n", 400),
     ("space-before-colon", "GET / HTTP/1.1\r\nHost : localhost\r\n\r\n", 400),
+    ("tab-before-colon", "GET / HTTP/1.1\r\nHost\t: localhost\r\n\r\n", 400),
     ("no-colon", "GET / HTTP/1.1\r\n" + H + "NoColonHere\r\n\r\n", 400),
     ("empty-name", "GET / HTTP/1.1\r\n" + H + ": value\r\n\r\n", 400),
     ("bad-name-char", "GET / HTTP/1.1\r\n" + H + "X(A): v\r\n\r\n", 400),
@@ -63,6 +65,7 @@ MALFORMED = [
      "hello", 400),
     ("cl-list", "POST / HTTP/1.1\r\n" + H + "Content-Length: 5, 5\r\n\r\nhello", 400),
     ("cl-not-a-number", "POST / HTTP/1.1\r\n" + H + "Content-Length: abc\r\n\r\n", 400),
+    ("cl-plus", "POST / HTTP/1.1\r\n" + H + "Content-Length: +5\r\n\r\nhello", 400),
     ("cl-negative", "POST / HTTP/1.1\r\n" + H + "Content-Length: -1\r\n\r\n", 400),
     ("chunked-not-last",
      "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, gzip\r\n\r\n"

@@ -45,6 +45,9 @@ def srv(make_module_server):
         ("b.test", "main"),  # a wildcard does not match the bare domain
         ("unknown.test", "main"),
         ("127.0.0.1", "main"),
+        ("[::1]:8080", "main"),
+        ("a.test.", "a"),
+        ("x.b.test.:80", "b"),
         ("notb.test", "main"),
     ],
 )
