@@ -233,6 +233,16 @@ static void access_log(struct fy_request *r)
 	fy_access_log_write(r->site->access, &e);
 }
 
+/* Reading was paused while a response was in progress (pipelined bytes
+ * waiting in the kernel); the connection reads again. */
+static void resume_reading(struct fy_conn *c)
+{
+	if (c->read_paused) {
+		event_add(&c->rev, NULL);
+		c->read_paused = 0;
+	}
+}
+
 /* The response is written out: log it, release it, and decide what the
  * connection does next. Returns 1 when the connection waits for (or already
  * has) the next request, 0 when it is closing. */
@@ -248,6 +258,7 @@ static int request_done(struct fy_conn *c)
 		return 0;
 	}
 	c->state = FY_CONN_IDLE;
+	resume_reading(c);
 	if (c->ipos == c->ilen) {
 		c->ipos = c->ilen = 0;
 		/* An idle keep-alive connection holds no input buffer. */
@@ -758,6 +769,7 @@ static void conn_linger(struct fy_conn *c)
 		return;
 	}
 	shutdown(c->fd, SHUT_WR);
+	resume_reading(c);
 	c->ipos = c->ilen = 0;
 	set_timer(c, c->loop->tv_linger);
 }
@@ -790,6 +802,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		event_del(&c->rev);
+		c->read_paused = 1;
 		return;
 	}
 
@@ -898,10 +911,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 	/* Output empty. */
 	switch (c->state) {
 	case FY_CONN_FLUSH:
-		if (request_done(c)) {
-			event_add(&c->rev, NULL);
+		if (request_done(c))
 			process(c);
-		}
 		return;
 	case FY_CONN_HANDLER:
 		event_del(&c->timer);

@@ -159,6 +159,7 @@ struct fy_conn {
 	struct event timer;
 	int writing; /* wev added */
 	int in_handler_start; /* inside handler->start() */
+	int read_paused;      /* rev removed while a response is in progress */
 
 	/* input: bytes [ipos, ilen) of ibuf are unread */
 	char *ibuf;
