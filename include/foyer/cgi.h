@@ -69,10 +69,18 @@ typedef int (*fy_cgi_emit_fn)(void *arg, const char *name, size_t name_len,
  * GATEWAY_INTERFACE=CGI/1.1, REDIRECT_STATUS=200), then HTTP_* for each
  * request header, then the extra params.
  *
+ * Precisely: CONTENT_TYPE is the first Content-Type header's value, sent
+ * when there is one; CONTENT_LENGTH is content_length in decimal, sent when
+ * content_length >= 0 (so -1 is how a caller says "no body"); PATH_TRANSLATED
+ * is DOCUMENT_ROOT followed by PATH_INFO, left out when document_root is
+ * NULL. Any other standard variable whose string is NULL is left out (never
+ * sent empty); ports are always sent, in decimal.
+ *
  * Header rules: the name upper-cased with '-' turned into '_'; a name with
  * any octet outside [A-Za-z0-9-] is dropped (so "X_Forwarded_For" cannot
  * pose as "X-Forwarded-For"); Proxy is dropped (httpoxy); Content-Type and
- * Content-Length are not repeated as HTTP_*; Authorization only when
+ * Content-Length are not repeated as HTTP_*; Authorization (and, as in
+ * Apache's CGIPassAuth, Proxy-Authorization) only when
  * pass_authorization; repeated headers are joined with ", " (Cookie with
  * "; ") into one variable at the place of the first; a header whose
  * HTTP_ name equals an extra param's name is dropped. Names that a client
