@@ -1,0 +1,313 @@
+"""common.py - constants, process and memory helpers, and the run's directories.
+
+Shared by bench/run, servers.py and report.py.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
+
+# The shared php-fpm pool: pm = static with this many children, opcache on.
+FPM_CHILDREN = 4
+# Long enough that the idle keep-alive test can hold its connections while
+# it measures; the same for every server.
+KEEP_ALIVE_TIMEOUT = 30
+MAX_KEEP_ALIVE_REQUESTS = 100000
+CONCURRENCY = 100
+AB_REQUESTS = 10000
+
+PHP_VERSION = "8.2"
+FPM_BIN = f"php-fpm{PHP_VERSION}"
+APACHE_BIN = "/usr/sbin/apache2"
+APACHE_MODULES = "/usr/lib/apache2/modules"
+
+# Apache's MPM settings as Debian ships them (mods-available/mpm_*.conf);
+# foyer gets the same numbers under the same names.
+MPM_SETTINGS = {
+    "prefork": [("StartServers", 5), ("MinSpareServers", 5),
+                ("MaxSpareServers", 10), ("MaxRequestWorkers", 150),
+                ("MaxConnectionsPerChild", 0)],
+    "worker": [("StartServers", 2), ("MinSpareThreads", 25),
+               ("MaxSpareThreads", 75), ("ThreadLimit", 64),
+               ("ThreadsPerChild", 25), ("MaxRequestWorkers", 150),
+               ("MaxConnectionsPerChild", 0)],
+    "event": [("StartServers", 2), ("MinSpareThreads", 25),
+              ("MaxSpareThreads", 75), ("ThreadLimit", 64),
+              ("ThreadsPerChild", 25), ("MaxRequestWorkers", 150),
+              ("MaxConnectionsPerChild", 0)],
+}
+
+# Debian packages that provide what a peer or a tool needs.
+PACKAGES = {
+    "wrk": ["wrk"],
+    "ab": ["apache2-utils"],
+    "nginx": ["nginx"],
+    "apache2": ["apache2"],
+    "mod_php": ["libapache2-mod-php8.2"],
+    "php-fpm": ["php8.2-fpm", "php8.2-opcache"],
+    "gnuplot": ["gnuplot-nox"],
+    "fastcgi.h": ["libfcgi-dev"],
+    "cc": ["gcc", "libc6-dev"],
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def fmt_time(seconds):
+    seconds = max(0, int(seconds))
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is gone for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def command_output(cmd):
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+        return (p.stdout + p.stderr).strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"({e})"
+
+
+# ---------------------------------------------------------------------------
+# Processes and memory
+
+def process_tree(roots):
+    """roots and every descendant, from /proc (ppid links)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] == "Z":
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    seen, todo = [], [p for p in roots if p and alive(p)]
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.append(pid)
+        todo.extend(children.get(pid, []))
+    return seen
+
+
+def memory(pids):
+    """(processes, RSS kB, PSS kB) summed over pids from smaps_rollup."""
+    n = rss = pss = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                text = f.read()
+        except OSError:
+            continue
+        m_rss = re.search(r"^Rss:\s+(\d+) kB", text, re.M)
+        m_pss = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+        if m_rss and m_pss:
+            n += 1
+            rss += int(m_rss.group(1))
+            pss += int(m_pss.group(1))
+    return n, rss, pss
+
+
+def stop_tree(roots, extra=None, timeout=10.0):
+    """SIGTERM the roots, wait for the whole tree to go, SIGKILL leftovers."""
+    pids = process_tree(roots)
+    for pid in roots:
+        if pid and alive(pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if extra is not None:
+            extra.poll()
+        if not any(alive(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    for pid in pids:
+        if alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if extra is not None:
+        try:
+            extra.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    return False
+
+
+# ---------------------------------------------------------------------------
+# The run: directories, document root, php-fpm, pinning
+
+class Run:
+    def __init__(self, args):
+        self.args = args
+        self.root = is_root()
+        self.tmp = tempfile.mkdtemp(prefix="foyer-bench-")
+        # Servers that drop privileges must reach the document root.
+        os.chmod(self.tmp, 0o755)
+        self.docroot = os.path.join(self.tmp, "docroot")
+        self.logs = os.path.join(self.tmp, "logs")
+        self.conf = os.path.join(self.tmp, "conf")
+        for d in (self.docroot, self.logs, self.conf):
+            os.makedirs(d, mode=0o755)
+        self.fpm_sock = os.path.join(self.tmp, "php-fpm.sock")
+        self.fpm_pid = os.path.join(self.tmp, "php-fpm.pid")
+        self.fpm_running = False
+        # wrk's delay() hook: each connection waits 10 ms between requests,
+        # so the second client of the idle test is a light, steady load.
+        self.slow_script = os.path.join(self.conf, "slow.lua")
+        write(self.slow_script, "function delay()\n    return 10\nend\n")
+        self.notes = []
+        self.tools = {}
+        ncpu = os.cpu_count() or 1
+        if args.pin and ncpu >= 2:
+            half = ncpu // 2
+            self.server_cpus = set(range(0, half))
+            self.client_cpus = set(range(half, ncpu))
+        else:
+            self.server_cpus = self.client_cpus = None
+        self.wrk_threads = max(1, min(4, len(self.client_cpus) if self.client_cpus else ncpu))
+
+    def note(self, msg):
+        if msg not in self.notes:
+            self.notes.append(msg)
+        log(f"note: {msg}")
+
+    def server_preexec(self):
+        cpus = self.server_cpus
+
+        def pin():
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+        return pin
+
+    def client_preexec(self):
+        cpus = self.client_cpus
+
+        def pin():
+            if cpus:
+                os.sched_setaffinity(0, cpus)
+        return pin
+
+    def make_docroot(self):
+        write(os.path.join(self.docroot, "index.html"), "<h1>foyer bench</h1>\n")
+        # 1 KiB and 100 KiB of text, so no server compresses or guesses.
+        line = "foyer bench static file, the same bytes for every server.\n"
+        for name, size in (("1k.html", 1024), ("100k.html", 100 * 1024)):
+            body = (line * (size // len(line) + 1))[:size - 1] + "\n"
+            write(os.path.join(self.docroot, name), body)
+        write(os.path.join(self.docroot, "hello.php"),
+              '<?php echo "Hello, World!";\n')
+        for dirpath, dirnames, filenames in os.walk(self.docroot):
+            os.chmod(dirpath, 0o755)
+            for f in filenames:
+                os.chmod(os.path.join(dirpath, f), 0o644)
+
+    def start_fpm(self):
+        if self.fpm_running:
+            return True
+        if not shutil.which(FPM_BIN):
+            return False
+        user = "user = www-data\ngroup = www-data\n" if self.root else ""
+        conf = os.path.join(self.conf, "php-fpm.conf")
+        write(conf, f"""; php-fpm pool shared by every PHP server of the run
+[global]
+pid = {self.fpm_pid}
+error_log = {self.logs}/php-fpm.log
+daemonize = yes
+
+[bench]
+{user}listen = {self.fpm_sock}
+listen.mode = 0666
+listen.backlog = 1024
+pm = static
+pm.max_children = {FPM_CHILDREN}
+pm.max_requests = 0
+catch_workers_output = no
+php_admin_value[opcache.enable] = 1
+php_admin_value[opcache.memory_consumption] = 128
+""")
+        check = subprocess.run([FPM_BIN, "-t", "-y", conf], capture_output=True, text=True)
+        if check.returncode != 0:
+            self.note(f"php-fpm: the pool config was refused: {check.stderr.strip()}")
+            return False
+        p = subprocess.run([FPM_BIN, "-y", conf], capture_output=True, text=True,
+                           preexec_fn=self.server_preexec())
+        if p.returncode != 0:
+            self.note(f"php-fpm did not start: {p.stderr.strip()}")
+            return False
+        for _ in range(100):
+            if os.path.exists(self.fpm_sock) and read_pid(self.fpm_pid):
+                self.fpm_running = True
+                return True
+            time.sleep(0.05)
+        self.note("php-fpm did not create its socket")
+        return False
+
+    def stop_fpm(self):
+        pid = read_pid(self.fpm_pid)
+        if pid:
+            stop_tree([pid])
+        self.fpm_running = False
+
+    def fpm_pids(self):
+        pid = read_pid(self.fpm_pid)
+        return process_tree([pid]) if pid else []
