@@ -254,39 +254,52 @@ class Server:
         self.root.mkdir(exist_ok=True)
         if files:
             write_tree(self.root, files)
-        self.port = free_port()
         self.config_path = self.dir / "foyer.ini"
         self.error_log_path = self.dir / "error.log"
         self.access_log_path = self.dir / "access.log"
         self.stderr_path = self.dir / "stderr.log"
         self.pid_file = self.dir / "foyer.pid"
-        settings = {
-            "listen": f"127.0.0.1:{self.port}",
+        self.settings = {
             "error_log": str(self.error_log_path),
             "log_level": "info",
             "pid_file": str(self.pid_file),
         }
-        settings.update(server or {})
-        if sites is None:
-            sites = [("default", {})]
-        text = ini_section("server", settings)
-        for i, (name, site) in enumerate(sites):
+        self.settings.update(server or {})
+        self.sites = sites if sites is not None else [("default", {})]
+        self.extra = extra
+        self.proc = None
+        self.stderr_file = None
+        self.write_config(free_port())
+
+    def write_config(self, port):
+        self.port = port
+        text = ini_section("server", {"listen": f"127.0.0.1:{port}", **self.settings})
+        for i, (name, site) in enumerate(self.sites):
             conf = {}
             if i == 0:
                 conf["document_root"] = str(self.root)
                 conf["access_log"] = str(self.access_log_path)
             conf.update(site)
             text += "\n" + ini_section(f"site {name}", conf)
-        self.config_text = text + extra
+        self.config_text = text + self.extra
         self.config_path.write_text(self.config_text)
-        self.proc = None
-        self.stderr_file = None
 
     @property
     def pid(self):
         return self.proc.pid
 
-    def start(self):
+    def start(self, attempts=3):
+        """Starts foyer and waits until it accepts connections. Another
+        process may take the free port first: then it tries another."""
+        for _ in range(attempts):
+            if self._start_once():
+                return self
+            self.write_config(free_port())
+        raise AssertionError("no free port after retries\n" + self.diagnostics())
+
+    def _start_once(self):
+        if self.stderr_file:
+            self.stderr_file.close()
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [FOYER_BIN, "-X", "-f", str(self.config_path)],
@@ -298,13 +311,15 @@ class Server:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if "in use" in self.stderr() + self.error_log():
+                    return False
                 raise AssertionError(
                     f"foyer exited with {self.proc.returncode} at start\n"
                     + self.diagnostics()
                 )
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
+                return True
             except OSError:
                 time.sleep(0.05)
         self.proc.kill()
