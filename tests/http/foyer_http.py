@@ -317,14 +317,36 @@ class Server:
                     f"foyer exited with {self.proc.returncode} at start\n"
                     + self.diagnostics()
                 )
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            if self.listening():
                 return True
-            except OSError:
-                time.sleep(0.05)
+            time.sleep(0.05)
         self.proc.kill()
         self.proc.wait()
         raise AssertionError("foyer did not accept connections\n" + self.diagnostics())
+
+    def listening(self):
+        """True once this process (not some other one that took the port)
+        holds a socket listening on the port."""
+        try:
+            fds = os.listdir(f"/proc/{self.pid}/fd")
+        except FileNotFoundError:
+            return False
+        mine = set()
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{self.pid}/fd/{fd}")
+            except FileNotFoundError:
+                continue
+            if target.startswith("socket:["):
+                mine.add(target[8:-1])
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                port = int(cols[1].split(":")[1], 16)
+                if port == self.port and cols[3] == "0A" and cols[9] in mine:
+                    return True  # 0A: LISTEN
+        return False
 
     def diagnostics(self):
         return (

@@ -23,8 +23,9 @@ def srv(make_server):
 
 
 def settled_count(srv):
-    """The descriptors open when no connection is in progress. The start-up
-    probe's connection may still be open, so a closed request goes first."""
+    """The descriptors open when no connection is in progress, after one
+    finished request, so that what the server opens once for good (a log
+    file opened lazily, say) is in the baseline."""
     assert srv.get("/index.html").status == 200
     return srv.fd_count()
 
