@@ -899,6 +899,7 @@ static int site_add(struct conf_frame *f, const char *name)
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return FY_ERROR;
+	s->root_fd = -1;
 	s->name = strdup(name);
 	s->file = strdup(f->file);
 	s->line = f->line;

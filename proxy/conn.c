@@ -141,6 +141,7 @@ static struct fy_request *request_new(struct fy_conn *c)
 	}
 	r->arena = a;
 	r->conn = c;
+	r->fd = -1;
 	r->keep_alive = 0;
 	r->out_before = evbuffer_get_length(c->out);
 	r->start_usec = now_usec();
@@ -318,6 +319,17 @@ static void fail(struct fy_request *r, int status, int keep)
 	fy_response_error(r, status);
 }
 
+/* The routed file's descriptor lives as long as the request, unless a
+ * handler took it (and set r->fd to -1). */
+static void close_request_fd(void *arg)
+{
+	struct fy_request *r = arg;
+	if (r->fd >= 0) {
+		close(r->fd);
+		r->fd = -1;
+	}
+}
+
 /* The request head is complete: decide who answers and how the body is
  * read. Returns FY_OK to go on in process(), FY_DONE when a response was
  * queued (the caller flushes it). */
@@ -416,6 +428,14 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 			(void)ul;
 			r->pending_status = 301;
 		} else {
+			r->fd = rt->fd;
+			if (fy_arena_cleanup(r->arena, close_request_fd, r) !=
+			    FY_OK) {
+				close(r->fd);
+				r->fd = -1;
+				fail(r, 500, 0);
+				return FY_DONE;
+			}
 			r->filename = fy_arena_strdup(r->arena, rt->fs_path);
 			r->script = fy_arena_strdup(r->arena, rt->script);
 			r->st = rt->st;

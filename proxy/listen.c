@@ -19,6 +19,7 @@
 #include "foyer/core.h"
 #include "foyer/log.h"
 #include "foyer/mime.h"
+#include "foyer/router.h"
 #include "foyer/server.h"
 
 static int open_one(const struct fy_listen_spec *sp, int backlog,
@@ -137,6 +138,12 @@ int fy_server_init(struct fy_config *cfg)
 		       cfg->mime_types);
 	for (size_t i = 0; i < cfg->n_sites; i++) {
 		struct fy_site *s = cfg->sites[i];
+		if (fy_router_open_root(s) != FY_OK) {
+			fy_log(FY_LOG_EMERG, "core", NULL,
+			       "site %s: could not open document_root %s: %s",
+			       s->name, s->document_root, strerror(errno));
+			return FY_ERROR;
+		}
 		if (s->access_log == NULL)
 			continue;
 		char err[256] = "";
@@ -154,8 +161,12 @@ int fy_server_init(struct fy_config *cfg)
 
 void fy_server_fini(struct fy_config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_sites; i++)
+	for (size_t i = 0; i < cfg->n_sites; i++) {
 		cfg->sites[i]->access = NULL;
+		if (cfg->sites[i]->root_fd >= 0)
+			close(cfg->sites[i]->root_fd);
+		cfg->sites[i]->root_fd = -1;
+	}
 	fy_access_log_close_all();
 	fy_mime_free();
 }

@@ -104,6 +104,7 @@ struct fy_request {
 	char *uri;	      /* decoded, normalised path (%U), in the arena */
 	char *script;	      /* URI of what is served (index, controller) */
 	struct stat st;	      /* of filename, from the router */
+	int fd;		      /* filename, open for reading; -1 if none */
 	int front_controller;
 	int pending_status; /* error decided before the body was read */
 	size_t head_len;    /* bytes of the request head */

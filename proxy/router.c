@@ -3,6 +3,10 @@
  * root, index files and the front controller.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -239,30 +243,56 @@ static int append(char *dst, size_t cap, const char *s)
 	return 0;
 }
 
-/* 0 when fs_path's real path lies inside the real document root, else 403. */
-static int check_inside_root(const struct fy_site *site, const char *fs_path)
+/*
+ * Opens what a normalised URI names inside the site's document root and
+ * stats it: one openat2(2) and one fstat(2), like a plain open. Unless
+ * follow_symlinks is on, RESOLVE_BENEATH makes the kernel refuse any
+ * resolution that leaves the root, through ".." or a symlink (EXDEV), so no
+ * realpath walk is needed. Returns the descriptor, or -1 with *status set
+ * (404 missing, 403 refused).
+ */
+static int open_in_root(const struct fy_site *site, int rootfd,
+			const char *uri, struct stat *st, int *status)
 {
-	char real_root[PATH_MAX];
-	char real_path[PATH_MAX];
-	size_t rlen;
-
-	if (site->follow_symlinks)
-		return 0;
-	/* The document root's real path is recomputed on every call; it is a
-	 * candidate for caching per site (invalidated on reload). */
-	if (realpath(site->document_root, real_root) == NULL)
-		return 403;
-	if (realpath(fs_path, real_path) == NULL)
-		return 403;
-	rlen = strlen(real_root);
-	if (rlen == 1)
-		return 0;
-	if (strncmp(real_path, real_root, rlen) != 0)
-		return 403;
-	if (real_path[rlen] != '\0' && real_path[rlen] != '/')
-		return 403;
-	return 0;
+	struct open_how how = {
+	    .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+	    .resolve = site->follow_symlinks ? 0 : RESOLVE_BENEATH,
+	};
+	const char *rel = uri;
+	while (*rel == '/')
+		rel++;
+	if (*rel == '\0')
+		rel = ".";
+	int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	if (fd < 0) {
+		switch (errno) {
+		case ENOENT:
+		case ENOTDIR:
+			*status = 404;
+			break;
+		case ENAMETOOLONG:
+			*status = 414;
+			break;
+		case ENXIO: /* a socket */
+		case EXDEV: /* escapes the root */
+		case ELOOP:
+		case EACCES:
+		case EPERM:
+		default:
+			*status = 403;
+			break;
+		}
+		return -1;
+	}
+	if (fstat(fd, st) != 0) {
+		close(fd);
+		*status = 403;
+		return -1;
+	}
+	return fd;
 }
+
+static void route_close(struct fy_route *out);
 
 static int route_error(struct fy_route *out, int status)
 {
@@ -278,19 +308,7 @@ static int route_file(struct fy_route *out)
 	return FY_OK;
 }
 
-static int status_for_errno(int err)
-{
-	switch (err) {
-	case EACCES:
-		return 403;
-	case ENAMETOOLONG:
-		return 414;
-	default:
-		return 404;
-	}
-}
-
-static int resolve_front_controller(const struct fy_site *site,
+static int resolve_front_controller(const struct fy_site *site, int rootfd,
 				    struct fy_route *out)
 {
 	const char *fc = site->front_controller;
@@ -305,41 +323,94 @@ static int resolve_front_controller(const struct fy_site *site,
 	if (join_path(out->fs_path, sizeof(out->fs_path), site->document_root,
 		      out->script, slen) != 0)
 		return route_error(out, 404);
-	if (stat(out->fs_path, &out->st) != 0 || !S_ISREG(out->st.st_mode))
+	out->fd = open_in_root(site, rootfd, out->script, &out->st, &rc);
+	if (out->fd < 0)
+		return route_error(out, rc == 403 ? 403 : 404);
+	if (!S_ISREG(out->st.st_mode)) {
+		route_close(out);
 		return route_error(out, 404);
-	rc = check_inside_root(site, out->fs_path);
-	if (rc != 0)
-		return route_error(out, rc);
+	}
 	out->front_controller = 1;
 	return route_file(out);
 }
 
-static int resolve_index(const struct fy_site *site, struct fy_route *out,
-			 size_t uri_len)
+static int resolve_index(const struct fy_site *site, int rootfd,
+			 struct fy_route *out, size_t uri_len)
 {
 	size_t dir_len = strlen(out->fs_path);
 	int rc;
 
 	for (size_t i = 0; i < site->n_index; i++) {
 		const char *name = site->index[i];
+		size_t nlen = strlen(name);
 
 		out->fs_path[dir_len] = '\0';
 		if (append(out->fs_path, sizeof(out->fs_path), name) != 0)
 			continue;
-		if (stat(out->fs_path, &out->st) != 0 ||
-		    !S_ISREG(out->st.st_mode))
-			continue;
-		if (uri_len + strlen(name) + 1 > sizeof(out->script))
+		if (uri_len + nlen + 1 > sizeof(out->script))
 			return route_error(out, 414);
 		memcpy(out->script, out->uri, uri_len);
-		strcpy(out->script + uri_len, name);
-		rc = check_inside_root(site, out->fs_path);
-		if (rc != 0)
-			return route_error(out, rc);
+		memcpy(out->script + uri_len, name, nlen + 1);
+		out->fd = open_in_root(site, rootfd, out->script, &out->st, &rc);
+		if (out->fd < 0) {
+			/* An index that escapes the root is refused outright
+			 * rather than skipped for the next name. */
+			if (rc == 403)
+				return route_error(out, 403);
+			continue;
+		}
+		if (!S_ISREG(out->st.st_mode)) {
+			route_close(out);
+			continue;
+		}
 		return route_file(out);
 	}
 	out->fs_path[dir_len] = '\0';
+	out->script[0] = '\0';
 	return route_error(out, 403);
+}
+
+static void route_close(struct fy_route *out)
+{
+	if (out->fd >= 0) {
+		close(out->fd);
+		out->fd = -1;
+	}
+}
+
+int fy_router_open_root(struct fy_site *site)
+{
+	site->root_fd = open(site->document_root,
+			     O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return site->root_fd >= 0 ? FY_OK : FY_ERROR;
+}
+
+static int resolve_in(const struct fy_site *site, int rootfd,
+		      struct fy_route *out, size_t uri_len)
+{
+	int rc;
+
+	out->fd = open_in_root(site, rootfd, out->uri, &out->st, &rc);
+	if (out->fd < 0) {
+		if ((rc == 404) && site->front_controller != NULL)
+			return resolve_front_controller(site, rootfd, out);
+		return route_error(out, rc);
+	}
+	if (S_ISREG(out->st.st_mode)) {
+		memcpy(out->script, out->uri, uri_len + 1);
+		return route_file(out);
+	}
+	route_close(out);
+	if (!S_ISDIR(out->st.st_mode))
+		/* Devices, FIFOs and sockets are never served. */
+		return route_error(out, 403);
+	if (out->uri[uri_len - 1] != '/') {
+		memcpy(out->script, out->uri, uri_len + 1);
+		out->kind = FY_ROUTE_REDIRECT_SLASH;
+		out->status = 301;
+		return FY_OK;
+	}
+	return resolve_index(site, rootfd, out, uri_len);
 }
 
 int fy_router_resolve(const struct fy_site *site, const char *path, size_t len,
@@ -350,6 +421,7 @@ int fy_router_resolve(const struct fy_site *site, const char *path, size_t len,
 
 	out->kind = FY_ROUTE_ERROR;
 	out->status = 0;
+	out->fd = -1;
 	out->uri[0] = '\0';
 	out->script[0] = '\0';
 	out->fs_path[0] = '\0';
@@ -367,36 +439,14 @@ int fy_router_resolve(const struct fy_site *site, const char *path, size_t len,
 	if (rc != 0)
 		return route_error(out, rc);
 
-	if (stat(out->fs_path, &out->st) != 0) {
-		int err = errno;
-
-		if ((err == ENOENT || err == ENOTDIR) &&
-		    site->front_controller != NULL)
-			return resolve_front_controller(site, out);
-		return route_error(out, status_for_errno(err));
-	}
-
-	if (S_ISREG(out->st.st_mode)) {
-		rc = check_inside_root(site, out->fs_path);
-		if (rc != 0)
-			return route_error(out, rc);
-		memcpy(out->script, out->uri, uri_len + 1);
-		return route_file(out);
-	}
-	if (!S_ISDIR(out->st.st_mode))
-		/* Devices, FIFOs and sockets are never served. */
-		return route_error(out, 403);
-
-	/* Checked before the redirect too, so that the answer does not tell
-	 * which directories exist outside the root. */
-	rc = check_inside_root(site, out->fs_path);
-	if (rc != 0)
-		return route_error(out, rc);
-	if (out->uri[uri_len - 1] != '/') {
-		memcpy(out->script, out->uri, uri_len + 1);
-		out->kind = FY_ROUTE_REDIRECT_SLASH;
-		out->status = 301;
-		return FY_OK;
-	}
-	return resolve_index(site, out, uri_len);
+	if (site->root_fd >= 0)
+		return resolve_in(site, site->root_fd, out, uri_len);
+	/* A site whose root was not opened at startup (tests, tools): open
+	 * it for this call. */
+	int rootfd = open(site->document_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return route_error(out, 404);
+	rc = resolve_in(site, rootfd, out, uri_len);
+	close(rootfd);
+	return rc;
 }

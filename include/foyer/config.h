@@ -44,6 +44,7 @@ struct fy_site {
 	int line;
 	/* filled at startup, not by the loader */
 	struct fy_access_log *access;
+	int root_fd; /* document_root opened O_PATH; -1 until then */
 };
 
 struct fy_config {

@@ -56,8 +56,15 @@ struct fy_route {
 				   front controller): SCRIPT_NAME's source */
 	char fs_path[PATH_MAX]; /* file system path of what is served */
 	struct stat st;		/* stat of fs_path (FY_ROUTE_FILE) */
+	int fd;			/* FY_ROUTE_FILE: fs_path open for reading,
+				   owned by the caller; else -1 */
 	int front_controller;	/* 1 when the front controller was chosen */
 };
+
+/* Opens the site's document root once (O_PATH) into site->root_fd, so that
+ * every lookup resolves relative to it. Returns FY_OK, or FY_ERROR with
+ * errno set. */
+int fy_router_open_root(struct fy_site *site);
 
 /*
  * Resolves a request path for a site. path/len is the raw path of the
@@ -68,9 +75,11 @@ struct fy_route {
  * '/' is a redirect; a directory with one is served by its first existing
  * index file, else 403; a missing path goes to front_controller when the site
  * has one (404 if that is missing too), else 404. Unless follow_symlinks is
- * on, the real path (realpath(3)) of what is served must lie inside the real
- * document root (else 403). Reads the file system (stat, realpath) but opens
- * nothing.
+ * on, resolution may not leave the document root, through ".." or symlinks
+ * (else 403): the kernel enforces it (openat2 with RESOLVE_BENEATH relative
+ * to site->root_fd, or to the root opened for the call when root_fd is -1).
+ * For FY_ROUTE_FILE the file is left open in out->fd, which the caller
+ * closes: the file that was checked is the file that is served.
  */
 int fy_router_resolve(const struct fy_site *site, const char *path,
 		      size_t len, struct fy_route *out);

@@ -552,6 +552,7 @@ static struct fy_site make_site(void)
 	    .document_root = root,
 	    .index = index_php_html,
 	    .n_index = 2,
+	    .root_fd = -1,
 	};
 	return s;
 }
@@ -561,6 +562,13 @@ static struct fy_route route;
 static int resolve(const struct fy_site *s, const char *path)
 {
 	int rc = fy_router_resolve(s, path, strlen(path), &route);
+
+	if (route.kind == FY_ROUTE_FILE) {
+		assert_true(route.fd >= 0);
+		close(route.fd);
+	} else {
+		assert_int_equal(route.fd, -1);
+	}
 
 	if (route.kind == FY_ROUTE_ERROR)
 		assert_int_equal(rc, FY_ERROR);
