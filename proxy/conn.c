@@ -478,7 +478,6 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 static void run_handler(struct fy_request *r)
 {
 	struct fy_conn *c = r->conn;
-	event_del(&c->timer);
 	if (r->pending_status != 0) {
 		if (r->pending_status >= 400) {
 			struct fy_log_ctx ctx;
@@ -498,8 +497,13 @@ static void run_handler(struct fy_request *r)
 		r->finished = 1;
 		return;
 	}
-	if (rc == FY_AGAIN)
+	if (rc == FY_AGAIN) {
+		/* The handler's own timeouts govern until it produces. A
+		 * synchronous answer needs no change: request_done or the
+		 * send path sets the next timer. */
+		event_del(&c->timer);
 		return;
+	}
 	struct fy_log_ctx ctx;
 	fy_log_ctx_fill(r, &ctx);
 	if (rc < 400)
@@ -574,13 +578,7 @@ static void process(struct fy_conn *c)
 		case FY_CONN_HEAD: {
 			if (c->ipos == c->ilen)
 				return;
-			if (c->state == FY_CONN_IDLE) {
-				/* The clock for the whole head starts with
-				 * its first byte, so a slow sender cannot
-				 * keep it open by trickling (slow-loris). */
-				c->state = FY_CONN_HEAD;
-				set_timer(c, loop->tv_header);
-			}
+			int first = c->state == FY_CONN_IDLE;
 			struct fy_http_request_head h;
 			struct fy_http_limits lim = {
 			    .request_line = (size_t)cfg->limit_request_line,
@@ -594,8 +592,18 @@ static void process(struct fy_conn *c)
 			size_t avail = c->ilen - c->ipos;
 			int rc = fy_http_parse_request(base, avail, &h, &lim,
 						       &status);
-			if (rc == FY_HTTP_INCOMPLETE)
+			if (rc == FY_HTTP_INCOMPLETE) {
+				if (first) {
+					/* The clock for the whole head starts
+					 * with its first byte, so a slow
+					 * sender cannot keep it open by
+					 * trickling (slow-loris). A head that
+					 * came whole never needs it. */
+					c->state = FY_CONN_HEAD;
+					set_timer(c, loop->tv_header);
+				}
 				return;
+			}
 			struct fy_request *r = request_new(c);
 			if (r == NULL) {
 				conn_close(c);

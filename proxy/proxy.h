@@ -250,6 +250,36 @@ const char *fy_response_date_line(size_t *len);
 
 enum fy_method fy_method_parse(const char *m, size_t len);
 
+/* Writes v in decimal at p (no NUL); returns the end. snprintf costs more
+ * than the rest of a static response, so the hot path formats by hand. */
+static inline char *fy_put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* Writes v in lower-case hexadecimal at p (no NUL); returns the end. */
+static inline char *fy_put_hex(char *p, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	size_t n = 0;
+	do {
+		tmp[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
 #define FY_IBUF_SIZE 8192
 #define FY_OUT_HIGH_WATER (256 * 1024)
 

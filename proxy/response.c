@@ -17,16 +17,39 @@ static const char *const month[] = {"Jan", "Feb", "Mar", "Apr",
 				    "May", "Jun", "Jul", "Aug",
 				    "Sep", "Oct", "Nov", "Dec"};
 
+static char *put2(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
 size_t fy_http_date(time_t t, char *buf)
 {
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	/* By hand rather than strftime: no locale, and this runs once a
-	 * second per thread for Date and once per file for Last-Modified. */
-	int n = snprintf(buf, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-			 wkday[tm.tm_wday], tm.tm_mday, month[tm.tm_mon],
-			 tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return n > 0 ? (size_t)n : 0;
+	/* By hand: no locale, and it runs for every Last-Modified. */
+	char *p = buf;
+	memcpy(p, wkday[tm.tm_wday], 3);
+	p += 3;
+	*p++ = ',';
+	*p++ = ' ';
+	p = put2(p, tm.tm_mday);
+	*p++ = ' ';
+	memcpy(p, month[tm.tm_mon], 3);
+	p += 3;
+	*p++ = ' ';
+	int y = tm.tm_year + 1900;
+	p = put2(p, (y / 100) % 100);
+	p = put2(p, y % 100);
+	*p++ = ' ';
+	p = put2(p, tm.tm_hour);
+	*p++ = ':';
+	p = put2(p, tm.tm_min);
+	*p++ = ':';
+	p = put2(p, tm.tm_sec);
+	memcpy(p, " GMT", 5);
+	return (size_t)(p + 4 - buf);
 }
 
 static int parse_month(const char *s)
@@ -153,8 +176,11 @@ void fy_response_head(struct fy_request *r, int status, int64_t content_length)
 			r->keep_alive = 0; /* the close ends the body */
 	}
 
-	int n = snprintf(num, sizeof(num), "HTTP/1.1 %d ", status);
-	put(&b, num, (size_t)n);
+	char *e = num;
+	memcpy(e, "HTTP/1.1 ", 9);
+	e = fy_put_u64(e + 9, (uint64_t)(status > 0 && status < 1000 ? status : 500));
+	*e++ = ' ';
+	put(&b, num, (size_t)(e - num));
 	puts_(&b, fy_http_reason(status));
 	put(&b, "\r\n", 2);
 	size_t dl;
@@ -182,9 +208,11 @@ void fy_response_head(struct fy_request *r, int status, int64_t content_length)
 		put(&b, "\r\n", 2);
 	}
 	if (content_length >= 0) {
-		n = snprintf(num, sizeof(num), "Content-Length: %lld\r\n",
-			     (long long)content_length);
-		put(&b, num, (size_t)n);
+		put(&b, "Content-Length: ", 16);
+		e = fy_put_u64(num, (uint64_t)content_length);
+		*e++ = '\r';
+		*e++ = '\n';
+		put(&b, num, (size_t)(e - num));
 	} else if (r->chunked_out) {
 		puts_(&b, "Transfer-Encoding: chunked\r\n");
 	}

@@ -3,6 +3,7 @@
  * root, index files and the front controller.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -243,6 +244,42 @@ static int append(char *dst, size_t cap, const char *s)
 	return 0;
 }
 
+static int no_openat2;
+
+/* The real path of an open descriptor, from /proc. Returns its length or
+ * -1. */
+static ssize_t fd_path(int fd, char *buf, size_t len)
+{
+	char proc[32];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, buf, len - 1);
+	if (n < 0 || (size_t)n >= len - 1)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Where openat2(2) is missing: open, then ask the kernel where the opened
+ * file really is and refuse it (EXDEV) if that is outside the root. */
+static int open_checked(const struct fy_site *site, int rootfd,
+			const char *rel)
+{
+	int fd = openat(rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || site->follow_symlinks)
+		return fd;
+	char root[PATH_MAX], file[PATH_MAX];
+	ssize_t rl = fd_path(rootfd, root, sizeof(root));
+	ssize_t fl = fd_path(fd, file, sizeof(file));
+	if (rl < 0 || fl < 0 ||
+	    (rl > 1 && (fl < rl || memcmp(root, file, (size_t)rl) != 0 ||
+			(file[rl] != '\0' && file[rl] != '/')))) {
+		close(fd);
+		errno = EXDEV;
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * Opens what a normalised URI names inside the site's document root and
  * stats it: one openat2(2) and one fstat(2), like a plain open. Unless
@@ -263,7 +300,14 @@ static int open_in_root(const struct fy_site *site, int rootfd,
 		rel++;
 	if (*rel == '\0')
 		rel = ".";
-	int fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	int fd = -1;
+	if (!no_openat2) {
+		fd = (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+		if (fd < 0 && errno == ENOSYS)
+			no_openat2 = 1; /* old kernel, seccomp, valgrind */
+	}
+	if (no_openat2)
+		fd = open_checked(site, rootfd, rel);
 	if (fd < 0) {
 		switch (errno) {
 		case ENOENT:

@@ -20,11 +20,19 @@
 /* Bodies up to this size are copied into the output with the head, so a
  * small file goes out in a single write; larger ones use sendfile. */
 #define STATIC_COPY_MAX (32 * 1024)
+/* Room reserved for a response head in front of a copied body. */
+#define STATIC_HEAD_ROOM 512
 
-static void make_etag(const struct stat *st, char *buf, size_t len)
+/* nginx's form: "mtime-size" in hex. buf holds at least 40 bytes. */
+static void make_etag(const struct stat *st, char *buf)
 {
-	snprintf(buf, len, "\"%" PRIx64 "-%" PRIx64 "\"",
-		 (uint64_t)st->st_mtime, (uint64_t)st->st_size);
+	char *p = buf;
+	*p++ = '"';
+	p = fy_put_hex(p, (uint64_t)st->st_mtime);
+	*p++ = '-';
+	p = fy_put_hex(p, (uint64_t)st->st_size);
+	*p++ = '"';
+	*p = '\0';
 }
 
 /* Does the If-None-Match list name our ETag? Weak comparison (RFC 9110
@@ -167,7 +175,7 @@ static int static_start(struct fy_request *r)
 	const struct stat st = r->st;
 
 	char etag[48], lm[32];
-	make_etag(&st, etag, sizeof(etag));
+	make_etag(&st, etag);
 	fy_http_date(st.st_mtime, lm);
 	char *etag_a = fy_arena_strdup(r->arena, etag);
 	char *lm_a = fy_arena_strdup(r->arena, lm);
@@ -223,6 +231,10 @@ static int static_start(struct fy_request *r)
 		}
 	}
 	uint64_t len = size == 0 ? 0 : last - first + 1;
+	int copy = r->method != FY_METHOD_HEAD && len > 0 && len <= STATIC_COPY_MAX;
+	if (copy)
+		/* one buffer chain (one allocation) for the head and body */
+		evbuffer_expand(r->conn->out, STATIC_HEAD_ROOM + len);
 	fy_response_head(r, status, (int64_t)len);
 	if (r->method == FY_METHOD_HEAD || len == 0) {
 		close(fd);
@@ -230,7 +242,7 @@ static int static_start(struct fy_request *r)
 	}
 
 	struct evbuffer *out = r->conn->out;
-	if (len <= STATIC_COPY_MAX) {
+	if (copy) {
 		struct evbuffer_iovec v;
 		if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1) {
 			close(fd);
