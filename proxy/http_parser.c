@@ -363,6 +363,32 @@ static int64_t parse_length(const char *s, size_t n)
 	return v;
 }
 
+/*
+ * Host is uri-host [ ":" port ] (RFC 9110 7.2): reg-name or IP-literal
+ * octets only. The value picks the site and reaches logs and PHP as
+ * SERVER_NAME material, so whitespace, '/', '\\' or '@' are refused here
+ * rather than trusted later. An empty value is allowed (RFC 9112 3.2).
+ */
+static int valid_host(const char *v, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		switch (c) {
+		case '-': case '.': case '_': case '~': case '!': case '$':
+		case '&': case '\'': case '(': case ')': case '*': case '+':
+		case ',': case ';': case '=': case '%': case ':': case '[':
+		case ']':
+			continue;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
 int fy_http_check_framing(const struct fy_http_request_head *req,
 			  struct fy_http_framing *out)
 {
@@ -430,6 +456,8 @@ int fy_http_check_framing(const struct fy_http_request_head *req,
 	}
 
 	if (hosts > 1 || (hosts == 0 && req->minor_version == 1))
+		return 400;
+	if (hosts == 1 && !valid_host(out->host, out->host_len))
 		return 400;
 	if (cl_bad || cl_fields > 1)
 		return 400;

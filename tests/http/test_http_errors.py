@@ -50,6 +50,8 @@ MALFORMED = [
     # Host
     ("missing-host", "GET / HTTP/1.1\r\n\r\n", 400),
     ("two-hosts", "GET / HTTP/1.1\r\n" + H + "Host: other\r\n\r\n", 400),
+    ("host-with-space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+    ("host-with-slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
     # framing (request smuggling)
     ("cl-and-te",
      "POST / HTTP/1.1\r\n" + H + "Content-Length: 5\r\n"

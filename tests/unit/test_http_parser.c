@@ -579,6 +579,34 @@ static void test_framing_defaults(void **state)
 	assert_int_equal(f.host_len, 0);
 }
 
+static void test_framing_host_syntax(void **state)
+{
+	static const char *const good[] = {
+	    "example.com", "EXAMPLE.com:8080", "[::1]:80", "127.0.0.1",
+	    "a-b_c~d.example", "xn--bcher-kva.example", "",
+	};
+	static const char *const bad[] = {
+	    "a b", "a/b", "a\\b", "user@host", "host?x", "host#x", "\"q\"",
+	    "<x>",
+	};
+	struct fy_http_framing f;
+	char req[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
+			 good[i]);
+		if (framing(req, &f) != 0)
+			fail_msg("Host \"%s\" refused", good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n",
+			 bad[i]);
+		if (framing(req, &f) != 400)
+			fail_msg("Host \"%s\" accepted", bad[i]);
+	}
+}
+
 static void test_framing_content_length(void **state)
 {
 	struct fy_http_framing f;
@@ -952,6 +980,7 @@ int main(void)
 	    cmocka_unit_test(test_field_count_capacity),
 	    cmocka_unit_test(test_field_size_limit),
 	    cmocka_unit_test(test_framing_defaults),
+	    cmocka_unit_test(test_framing_host_syntax),
 	    cmocka_unit_test(test_framing_content_length),
 	    cmocka_unit_test(test_framing_transfer_encoding),
 	    cmocka_unit_test(test_framing_host),
