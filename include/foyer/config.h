@@ -47,6 +47,27 @@ struct fy_site {
 	int root_fd; /* document_root opened O_PATH; -1 until then */
 };
 
+/* [prefork], [worker], [event]: Apache's MPM directives. Values are as
+ * written (or Apache's defaults for that MPM) after loading, and clamped by
+ * fy_mpm_check() (mpm/mpm_config.c) with Apache's warnings. Keys that do
+ * not apply to an MPM are refused in its section. */
+struct fy_mpm_config {
+	int start_servers;
+	int min_spare_servers;	/* prefork */
+	int max_spare_servers;	/* prefork */
+	int min_spare_threads;	/* worker, event */
+	int max_spare_threads;	/* worker, event */
+	int threads_per_child;	/* worker, event; 1 for prefork */
+	int thread_limit;	/* worker, event; 1 for prefork */
+	int server_limit;
+	int max_request_workers; /* alias MaxClients */
+	int max_connections_per_child; /* alias MaxRequestsPerChild */
+	double async_request_worker_factor; /* event */
+	int event_loops;	/* event: loop threads per child (foyer's own) */
+	/* derived by fy_mpm_check() */
+	int daemons_limit;	/* most children at once (MRW / TPC) */
+};
+
 struct fy_config {
 	char *file; /* the main file */
 
@@ -72,6 +93,17 @@ struct fy_config {
 	int64_t limit_request_body;   /* bytes; default 1 GiB; 0 = unlimited */
 	char *mime_types;	      /* default "/etc/mime.types" */
 	int listen_backlog;	      /* default 511 */
+
+	int graceful_shutdown_timeout; /* seconds; 0 = wait forever */
+
+	struct fy_mpm_config prefork;
+	struct fy_mpm_config worker;
+	struct fy_mpm_config event;
+
+	/* [status]: the server-status page */
+	char *status_path;	/* default "/server-status"; "off" = NULL */
+	char **status_allow;	/* IPs or CIDRs; default 127.0.0.1 ::1 */
+	size_t n_status_allow;
 
 	struct fy_site **sites; /* in file order; sites[0] is the default */
 	size_t n_sites;
