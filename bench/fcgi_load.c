@@ -9,11 +9,14 @@
  * nginx and Apache do by default).
  *
  * It prints one line of key=value pairs that bench/run parses:
- *   requests=N errors=N non200=N duration=S rps=R p50_ms=X p99_ms=X max_ms=X
+ *   requests=N errors=N non200=N stalled=N duration=S rps=R p50_ms=X p99_ms=X max_ms=X
  * A request counts when END_REQUEST arrives with FCGI_REQUEST_COMPLETE;
  * "non200" counts responses whose CGI "Status:" header is not 200 (php-fpm
  * answers 404 "File not found." when the script is missing). Requests still
- * in flight when the time is up are not counted.
+ * in flight when the time is up are not counted, but those that have waited
+ * longer than a second by then are reported as "stalled": with -k, php-fpm
+ * serves a connection until it is closed, so connections beyond its children
+ * wait in its backlog and never get an answer.
  *
  * Build: cc -O2 -Wall -o fcgi_load bench/fcgi_load.c   (fastcgi.h: libfcgi-dev)
  */
@@ -577,13 +580,18 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	double elapsed = (double)(now_ns() - t0) / 1e9;
+	uint64_t t_end = now_ns();
+	double elapsed = (double)(t_end - t0) / 1e9;
+	unsigned stalled = 0;
+	for (int i = 0; i < nconn; i++)
+		if (conns[i].fd >= 0 && t_end - conns[i].start_ns > 1000000000ull)
+			stalled++;
 
 	uint64_t done = n_ok + n_non200;
-	printf("requests=%llu errors=%llu non200=%llu duration=%.3f rps=%.2f "
+	printf("requests=%llu errors=%llu non200=%llu stalled=%u duration=%.3f rps=%.2f "
 	       "p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
 	       (unsigned long long)done, (unsigned long long)n_err,
-	       (unsigned long long)n_non200, elapsed, (double)done / elapsed,
+	       (unsigned long long)n_non200, stalled, elapsed, (double)done / elapsed,
 	       percentile_ms(0.50), percentile_ms(0.99), max_ms());
 	return 0;
 }
