@@ -211,6 +211,7 @@ class Run:
         self.fpm_sock = os.path.join(self.tmp, "php-fpm.sock")
         self.fpm_pid = os.path.join(self.tmp, "php-fpm.pid")
         self.fpm_running = False
+        self.wordpress = None  # its document root, linked as /wp/ when used
         # wrk's delay() hook: each connection waits 10 ms between requests,
         # so the second client of the idle test is a light, steady load.
         self.slow_script = os.path.join(self.conf, "slow.lua")
@@ -227,6 +228,9 @@ class Run:
         self.wrk_threads = max(1, min(4, len(self.client_cpus) if self.client_cpus else ncpu))
 
     def note(self, msg):
+        # The work directory is temporary; its conf/ and logs/ are copied
+        # into the results, so name files relative to it.
+        msg = msg.replace(self.tmp + "/", "")
         if msg not in self.notes:
             self.notes.append(msg)
         log(f"note: {msg}")
@@ -256,6 +260,8 @@ class Run:
             write(os.path.join(self.docroot, name), body)
         write(os.path.join(self.docroot, "hello.php"),
               '<?php echo "Hello, World!";\n')
+        if self.wordpress:
+            os.symlink(self.wordpress, os.path.join(self.docroot, "wp"))
         for dirpath, dirnames, filenames in os.walk(self.docroot):
             os.chmod(dirpath, 0o755)
             for f in filenames:

@@ -23,6 +23,7 @@ class Server:
     serves_static = True
     php = None           # "fpm", "inprocess" or None
     peer = True          # ratio columns are computed against peers
+    default = True       # part of --quick without --servers
 
     def __init__(self):
         self.port = None
@@ -116,6 +117,8 @@ class Foyer(Server):
                       f"keep_alive = {keep}"]
         lines += ["", "[site bench]", f"document_root = {run.docroot}",
                   "index = index.html index.php", "access_log = off"]
+        if run.wordpress:
+            lines.append("follow_symlinks = on")  # /wp/ links to WordPress
         if with_php:
             lines.append("php = fpm:fpm" if self.php == "fpm" else "php = inprocess")
         return "\n".join(lines) + "\n"
@@ -191,8 +194,9 @@ class Foyer(Server):
 
 
 class Nginx(Server):
-    def __init__(self, name, workers, fcgi_keepalive, serves_static=True):
+    def __init__(self, name, workers, fcgi_keepalive, serves_static=True, default=True):
         super().__init__()
+        self.default = default
         self.name = name
         self.workers = workers
         self.fcgi_keepalive = fcgi_keepalive
@@ -429,7 +433,7 @@ def make_servers():
               label="foyer prefork + in-process PHP"),
         Nginx("nginx-1", "1", fcgi_keepalive=False),
         Nginx("nginx-auto", "auto", fcgi_keepalive=False),
-        Nginx("nginx-1-fcgika", "1", fcgi_keepalive=True, serves_static=False),
+        Nginx("nginx-1-fcgika", "1", fcgi_keepalive=True, serves_static=False, default=False),
         Nginx("nginx-auto-fcgika", "auto", fcgi_keepalive=True, serves_static=False),
         Apache("apache-event", "event"),
         Apache("apache-worker", "worker"),
