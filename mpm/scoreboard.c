@@ -29,7 +29,7 @@ _Static_assert(FY_SCOREBOARD_VERSION_LEN >= FY_SCOREBOARD_REQUEST_LEN &&
 /* Tries before a reader stops waiting for a writer: spinning first, then
  * yielding (a writer thread may be preempted inside its few stores). */
 #define READ_SPINS 64
-#define READ_TRIES 2000
+#define READ_TRIES 10000
 
 struct fy_scoreboard_slot {
 	_Atomic uint32_t seq;

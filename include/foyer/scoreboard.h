@@ -181,8 +181,11 @@ void fy_scoreboard_set_generations(struct fy_scoreboard *sb,
 				   int config_generation, int mpm_generation);
 
 /* From the MPM config at each (re)start: slots of processes >= daemons_limit
- * or threads >= threads_per_child are not shown while DEAD. Values are
- * clamped to the hard limits. */
+ * or threads >= threads_per_child are not shown while DEAD. daemons_limit is
+ * Apache's MAX_DAEMONS: prefork MaxRequestWorkers, worker
+ * MaxRequestWorkers / ThreadsPerChild, event ServerLimit (its stopping
+ * processes may use every record). threads_per_child is 1 for prefork.
+ * Values are clamped to the hard limits. */
 void fy_scoreboard_set_limits(struct fy_scoreboard *sb, int daemons_limit,
 			      int threads_per_child);
 
