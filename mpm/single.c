@@ -54,8 +54,12 @@ static size_t raise_nofile(void)
 	return rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (size_t)rl.rlim_cur;
 }
 
-static int single_run(struct fy_config *cfg, struct fy_listener *ls, size_t n)
+static int single_run(struct fy_config **cfgp, struct fy_listener **lsp,
+		      size_t *np)
 {
+	struct fy_config *cfg = *cfgp;
+	struct fy_listener *ls = *lsp;
+	size_t n = *np;
 	size_t nofile = raise_nofile();
 	size_t max_conns =
 	    nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE : FD_RESERVE;

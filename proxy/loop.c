@@ -95,18 +95,45 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			       le->l->name, strerror(errno));
 			return;
 		}
-		struct fy_conn *c =
-		    fy_conn_new(loop, fd, (struct sockaddr *)&ss, sl);
-		if (c == NULL) {
-			close(fd);
-			continue;
+		fy_loop_add(loop, fd, (struct sockaddr *)&ss, sl);
+		if (loop->accept_left > 0 && --loop->accept_left == 0) {
+			/* MaxConnectionsPerChild: finish what we hold, then
+			 * end the loop. */
+			fy_loop_stop(loop, 1);
+			return;
 		}
-		c->next = loop->conns;
-		if (loop->conns != NULL)
-			loop->conns->prev = c;
-		loop->conns = c;
-		loop->nconns++;
 	}
+}
+
+void fy_loop_set_accept_limit(struct fy_loop *loop, long n)
+{
+	loop->accept_left = n;
+}
+
+int fy_loop_add(struct fy_loop *loop, int fd, const struct sockaddr *peer,
+		socklen_t peerlen)
+{
+	struct fy_conn *c = fy_conn_new(loop, fd, peer, peerlen);
+	if (c == NULL) {
+		close(fd);
+		return FY_ERROR;
+	}
+	c->next = loop->conns;
+	if (loop->conns != NULL)
+		loop->conns->prev = c;
+	loop->conns = c;
+	loop->nconns++;
+	return FY_OK;
+}
+
+int fy_loop_run_until_idle(struct fy_loop *loop)
+{
+	if (loop->nconns == 0)
+		return FY_OK;
+	loop->break_when_idle = 1;
+	int rc = event_base_dispatch(loop->base);
+	loop->break_when_idle = 0;
+	return rc < 0 ? FY_ERROR : FY_OK;
 }
 
 void fy_loop_conn_gone(struct fy_loop *loop, struct fy_conn *c)
@@ -118,6 +145,10 @@ void fy_loop_conn_gone(struct fy_loop *loop, struct fy_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	loop->nconns--;
+	if (loop->break_when_idle && loop->nconns == 0) {
+		event_base_loopbreak(loop->base);
+		return;
+	}
 	if (loop->stopping) {
 		if (loop->nconns == 0)
 			event_base_loopbreak(loop->base);

@@ -79,8 +79,9 @@ static int write_pid_file(const char *path)
 }
 
 /* Opens the listeners and logs, runs the MPM, cleans up. */
-static int serve(struct fy_config *cfg, const struct fy_mpm *mpm)
+static int serve(struct fy_config **cfgp, const struct fy_mpm *mpm)
 {
+	struct fy_config *cfg = *cfgp;
 	char err[1024] = "";
 	struct fy_listener *ls = NULL;
 	size_t nls = 0;
@@ -94,11 +95,14 @@ static int serve(struct fy_config *cfg, const struct fy_mpm *mpm)
 		return 1;
 	}
 	int have_pid = write_pid_file(cfg->pid_file);
-	int rc = mpm->run(cfg, ls, nls);
+	char *pid_file = have_pid ? strdup(cfg->pid_file) : NULL;
+	int rc = mpm->run(cfgp, &ls, &nls);
+	cfg = *cfgp;
 	fy_listeners_close(ls, nls);
 	fy_server_fini(cfg);
-	if (have_pid)
-		unlink(cfg->pid_file);
+	if (pid_file != NULL)
+		unlink(pid_file);
+	free(pid_file);
 	fy_log(FY_LOG_NOTICE, "core", NULL, "stopped");
 	return rc;
 }
@@ -193,7 +197,7 @@ int main(int argc, char **argv)
 			mpm = &fy_mpm_single;
 		}
 	}
-	int rc = serve(cfg, mpm);
+	int rc = serve(&cfg, mpm);
 	fy_config_free(cfg);
 	return rc;
 }

@@ -196,6 +196,8 @@ struct fy_loop {
 	size_t nconns;
 	size_t max_conns;
 	int stopping;
+	int break_when_idle; /* fy_loop_run_until_idle() is running */
+	long accept_left;    /* connections still to accept; 0: no limit */
 	struct fy_conn *conns;
 
 	const struct timeval *tv_keep_alive;

@@ -8,6 +8,7 @@
 #define FOYER_SERVER_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct fy_config;
 struct fy_loop;
@@ -47,6 +48,22 @@ struct fy_loop *fy_loop_create(const struct fy_config *cfg,
 
 /* Runs until fy_loop_stop(); returns FY_OK or FY_ERROR. */
 int fy_loop_run(struct fy_loop *loop);
+
+/*
+ * For MPMs that accept themselves (prefork, worker: a blocking accept(2) on
+ * the shared listener wakes exactly one idle process or thread): hands an
+ * accepted, non-blocking socket to the loop. Returns FY_OK, or FY_ERROR
+ * (the socket is closed).
+ */
+int fy_loop_add(struct fy_loop *loop, int fd, const struct sockaddr *peer,
+		socklen_t peerlen);
+
+/* Runs until the loop holds no connection any more (or is stopped). */
+int fy_loop_run_until_idle(struct fy_loop *loop);
+
+/* The loop accepts n connections (MaxConnectionsPerChild), then stops
+ * gracefully: fy_loop_run() returns once they are done. 0: no limit. */
+void fy_loop_set_accept_limit(struct fy_loop *loop, long n);
 
 /* Stops accepting and ends the loop: graceful (finish requests in progress,
  * close idle connections) or not (close everything now). Safe to call from
