@@ -178,7 +178,7 @@ static int read_done(_Atomic uint32_t *seq, uint32_t begin, int *tries,
 
 char fy_scoreboard_status_char(enum fy_slot_status status)
 {
-	static const char chars[FY_SLOT_NSTATUS] = "._SRWKLDCGI";
+	static const char chars[FY_SLOT_NSTATUS] = ".S_RWKLDCGI";
 	if ((unsigned)status >= FY_SLOT_NSTATUS)
 		return '?';
 	return chars[status];

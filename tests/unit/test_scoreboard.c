@@ -86,7 +86,7 @@ static void test_status_chars(void **state)
 		all[k] = fy_scoreboard_status_char((enum fy_slot_status)k);
 	all[FY_SLOT_NSTATUS] = '\0';
 	/* Apache's order of values, mod_status's characters */
-	assert_string_equal(all, "._SRWKLDCGI");
+	assert_string_equal(all, ".S_RWKLDCGI");
 	assert_int_equal(fy_scoreboard_status_char(FY_SLOT_NSTATUS), '?');
 	assert_int_equal(fy_scoreboard_status_char((enum fy_slot_status)-1),
 			 '?');
