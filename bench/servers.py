@@ -185,6 +185,26 @@ class Foyer(Server):
         except OSError:
             pass
 
+    def mpm_problem(self, run):
+        """Why this is not the MPM it claims to be, or None.
+
+        A build without the MPM runs one process as with -X and says so in
+        its error log; measuring that under the MPM's name would mislead.
+        """
+        if not self.mpm:
+            return None
+        for f in (f"{self.name}.stderr", f"{self.name}.error.log"):
+            try:
+                with open(os.path.join(run.logs, f), errors="replace") as fh:
+                    text = fh.read()
+            except OSError:
+                continue
+            if "not in this build" in text:
+                return f"`mpm = {self.mpm}` is not in this build yet (it runs one process as -X)"
+        if len(self.pids(run)) < 2:
+            return f"`mpm = {self.mpm}` started only one process, not a master and children"
+        return None
+
     def crashed(self):
         """A description if the process died under load, else None."""
         if self.popen and self.popen.poll() is not None and self.popen.returncode != 0:
