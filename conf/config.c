@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +23,22 @@
 #include "foyer/config.h"
 #include "foyer/core.h"
 #include "foyer/log.h"
+#include "foyer/mpm_config.h"
 
 #define CONF_MAX_ERRORS	       25
 #define CONF_MAX_INCLUDE_DEPTH 16
 
 enum conf_section {
-	SEC_NONE,   /* before the first section header of the main file */
-	SEC_SERVER, /* [server] */
-	SEC_SITE,   /* [site NAME] */
-	SEC_ANY,    /* table rows only: allowed everywhere */
-	SEC_BROKEN, /* after a bad header: its keys are skipped silently */
+	SEC_NONE,    /* before the first section header of the main file */
+	SEC_SERVER,  /* [server] */
+	SEC_SITE,    /* [site NAME] */
+	SEC_PREFORK, /* [prefork] */
+	SEC_WORKER,  /* [worker] */
+	SEC_EVENT,   /* [event] */
+	SEC_STATUS,  /* [status] */
+	SEC_MPM,     /* table rows only: the MPM sections of the row's mpms */
+	SEC_ANY,     /* table rows only: allowed everywhere */
+	SEC_BROKEN,  /* after a bad header: its keys are skipped silently */
 };
 
 enum conf_type {
@@ -45,6 +53,8 @@ enum conf_type {
 	CT_LISTEN,    /* struct fy_listen_spec[] at offset, count */
 	CT_PHP,	      /* char *: off | inprocess | fpm:POOL */
 	CT_URI_PATH,  /* char *, must start with '/' */
+	CT_POSITIVE,  /* double, a decimal number above 0 */
+	CT_ADDRS,     /* char ** list of IPs or CIDRs at offset, count */
 	CT_INCLUDE,   /* not a field: a glob of files read at that point */
 };
 
@@ -53,6 +63,15 @@ enum conf_type {
 #define CK_OFF_NULL 0x04 /* "off" stores NULL */
 #define CK_REQUIRED 0x08 /* no default: the section must say it */
 #define CK_STDERR   0x10 /* "stderr" is kept, not taken as a path */
+#define CK_ALIAS    0x20 /* another name of the row just above */
+#define CK_IN_MPM   0x40 /* a [server] key also allowed in MPM sections */
+
+/* The MPM sections a SEC_MPM row belongs to. */
+#define MPM_PREFORK  0x1
+#define MPM_WORKER   0x2
+#define MPM_EVENT    0x4
+#define MPM_ALL	     (MPM_PREFORK | MPM_WORKER | MPM_EVENT)
+#define MPM_THREADED (MPM_WORKER | MPM_EVENT)
 
 struct conf_key {
 	enum conf_section section;
@@ -64,6 +83,7 @@ struct conf_key {
 	int64_t min, max;
 	const char *const *choices;
 	unsigned flags;
+	unsigned mpms; /* SEC_MPM rows */
 };
 
 static const char *const mpm_choices[] = {"prefork", "worker", "event", NULL};
@@ -72,28 +92,38 @@ static const char *const tokens_choices[] = {"full", "prod", NULL};
 #define SERVER(key, field, type, def, min, max, choices, flags)                \
 	{                                                                      \
 		SEC_SERVER, key, type, offsetof(struct fy_config, field), 0,   \
-		    def, min, max, choices, flags                              \
+		    def, min, max, choices, flags, 0                           \
 	}
 #define SITE(key, field, type, def, flags)                                     \
 	{                                                                      \
 		SEC_SITE, key, type, offsetof(struct fy_site, field), 0, def,  \
-		    0, 0, NULL, flags                                          \
+		    0, 0, NULL, flags, 0                                       \
 	}
 #define SITE_LIST(key, field, count, def, flags)                               \
 	{                                                                      \
 		SEC_SITE, key, CT_LIST, offsetof(struct fy_site, field),       \
 		    offsetof(struct fy_site, count), def, 0, 0, NULL,          \
-		    (flags) | CK_REPEAT                                        \
+		    (flags) | CK_REPEAT, 0                                     \
 	}
+
+/* Apache clamps the MPM numbers with warnings (fy_mpm_check) rather than
+ * refusing them, so the loader takes any int and leaves the ranges to it. */
+#define MPM(key, field, type, min, max, mpms, flags)                           \
+	{                                                                      \
+		SEC_MPM, key, type, offsetof(struct fy_mpm_config, field), 0,  \
+		    NULL, min, max, NULL, flags, mpms                          \
+	}
+#define MPM_INT(key, field, mpms, flags)                                       \
+	MPM(key, field, CT_INT, INT_MIN, INT_MAX, mpms, flags)
 
 /* Names are written as users write them in foyer.ini; lookups ignore case
  * and '_', so Apache's spelling of the same directive matches. */
 static const struct conf_key conf_keys[] = {
-    {SEC_ANY, "include", CT_INCLUDE, 0, 0, NULL, 0, 0, NULL, CK_REPEAT},
+    {SEC_ANY, "include", CT_INCLUDE, 0, 0, NULL, 0, 0, NULL, CK_REPEAT, 0},
 
     SERVER("mpm", mpm, CT_ENUM, "event", 0, 0, mpm_choices, 0),
     {SEC_SERVER, "listen", CT_LISTEN, offsetof(struct fy_config, listen),
-     offsetof(struct fy_config, n_listen), "80", 1, 65535, NULL, CK_REPEAT},
+     offsetof(struct fy_config, n_listen), "80", 1, 65535, NULL, CK_REPEAT, 0},
     SERVER("user", user, CT_STRING, "www-data", 0, 0, NULL, 0),
     SERVER("group", group, CT_STRING, "www-data", 0, 0, NULL, 0),
     SERVER("pid_file", pid_file, CT_PATH, "/run/foyer/foyer.pid", 0, 0, NULL,
@@ -123,6 +153,32 @@ static const struct conf_key conf_keys[] = {
 	   INT64_C(1) << 62, NULL, 0),
     SERVER("mime_types", mime_types, CT_PATH, "/etc/mime.types", 0, 0, NULL, 0),
     SERVER("listen_backlog", listen_backlog, CT_INT, "511", 1, 65535, NULL, 0),
+    SERVER("graceful_shutdown_timeout", graceful_shutdown_timeout, CT_INT, "0",
+	   0, INT_MAX, NULL, CK_IN_MPM),
+
+    /* defaults: fy_mpm_defaults(), per MPM */
+    MPM_INT("start_servers", start_servers, MPM_ALL, 0),
+    MPM_INT("min_spare_servers", min_spare_servers, MPM_PREFORK, 0),
+    MPM_INT("max_spare_servers", max_spare_servers, MPM_PREFORK, 0),
+    MPM_INT("min_spare_threads", min_spare_threads, MPM_THREADED, 0),
+    MPM_INT("max_spare_threads", max_spare_threads, MPM_THREADED, 0),
+    MPM_INT("threads_per_child", threads_per_child, MPM_THREADED, 0),
+    MPM_INT("thread_limit", thread_limit, MPM_THREADED, 0),
+    MPM_INT("server_limit", server_limit, MPM_ALL, 0),
+    MPM_INT("max_request_workers", max_request_workers, MPM_ALL, 0),
+    MPM_INT("max_clients", max_request_workers, MPM_ALL, CK_ALIAS),
+    MPM_INT("max_connections_per_child", max_connections_per_child, MPM_ALL, 0),
+    MPM_INT("max_requests_per_child", max_connections_per_child, MPM_ALL,
+	    CK_ALIAS),
+    MPM("async_request_worker_factor", async_request_worker_factor, CT_POSITIVE,
+	0, 0, MPM_EVENT, 0),
+    MPM("event_loops", event_loops, CT_INT, 1, 64, MPM_EVENT, 0),
+
+    {SEC_STATUS, "path", CT_URI_PATH, offsetof(struct fy_config, status_path),
+     0, "/server-status", 0, 0, NULL, CK_OFF_NULL, 0},
+    {SEC_STATUS, "allow", CT_ADDRS, offsetof(struct fy_config, status_allow),
+     offsetof(struct fy_config, n_status_allow), "127.0.0.1 ::1", 0, 0, NULL,
+     CK_REPEAT, 0},
 
     SITE_LIST("server_name", server_names, n_server_names, NULL, CK_LOWER),
     SITE("document_root", document_root, CT_PATH, NULL, CK_REQUIRED),
@@ -153,8 +209,9 @@ struct conf_loader {
 	size_t errpos;
 	int n_errors;
 	int stopped;
-	struct conf_seen server_seen[CONF_N_KEYS];
-	struct conf_site_seen *site_seen; /* parallel to cfg->sites */
+	struct conf_seen server_seen[CONF_N_KEYS]; /* [server], [status] */
+	struct conf_seen mpm_seen[3][CONF_N_KEYS]; /* prefork, worker, event */
+	struct conf_site_seen *site_seen;	   /* parallel to cfg->sites */
 	char **names; /* file and directory names, alive until the end */
 	size_t n_names;
 };
@@ -538,6 +595,77 @@ static int php_valid(const char *s)
 	return 1;
 }
 
+/* Apache's AsyncRequestWorkerFactor takes strtod's whole syntax; a plain
+ * decimal is all a factor needs, and hex, exponents or "inf" are more
+ * likely typing mistakes than intent. */
+static int parse_positive(const char *s, double *out)
+{
+	char *end;
+	double d;
+
+	if (strspn(s, "0123456789.") != strlen(s))
+		return FY_ERROR;
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(d) || d <= 0)
+		return FY_ERROR;
+	*out = d;
+	return FY_OK;
+}
+
+/* One word of an allow list: an IPv4 or IPv6 address, optionally with a
+ * /prefix no longer than the address. */
+static int addr_valid(const char *word, size_t len)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char addr[INET6_ADDRSTRLEN + 8];
+	const char *slash = memchr(word, '/', len);
+	size_t alen = slash ? (size_t)(slash - word) : len;
+	int family, bits;
+
+	if (alen == 0 || alen >= sizeof(addr))
+		return 0;
+	memcpy(addr, word, alen);
+	addr[alen] = '\0';
+	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, bin) != 1)
+		return 0;
+	if (slash == NULL)
+		return 1;
+	bits = 0;
+	if (slash + 1 == word + len || word + len - slash > 4)
+		return 0;
+	for (const char *p = slash + 1; p < word + len; p++) {
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		bits = bits * 10 + (*p - '0');
+	}
+	return bits <= (family == AF_INET6 ? 128 : 32);
+}
+
+/* On a bad word, copies it into bad (truncated) and fails. */
+static int addrs_valid(const char *value, char *bad, size_t badlen)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *word;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		word = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+		if (!addr_valid(word, (size_t)(p - word))) {
+			snprintf(bad, badlen, "%.*s", (int)(p - word), word);
+			return FY_ERROR;
+		}
+	}
+	return FY_OK;
+}
+
 static int string_set(char **slot, const char *value, char *msg, size_t msglen)
 {
 	char *copy = strdup(value);
@@ -552,9 +680,10 @@ static int string_set(char **slot, const char *value, char *msg, size_t msglen)
 }
 
 /*
- * Parses value for key k into obj (a struct fy_config for [server] keys, a
- * struct fy_site for [site] keys). On error writes the reason into msg,
- * naming the key as the user wrote it and what it accepts.
+ * Parses value for key k into obj (a struct fy_config for [server] and
+ * [status] keys, a struct fy_site for [site] keys, a struct fy_mpm_config
+ * for MPM keys). On error writes the reason into msg, naming the key as the
+ * user wrote it and what it accepts.
  */
 static int value_set(const struct conf_key *k, void *obj, const char *name,
 		     const char *value, const struct conf_where *w, char *msg,
@@ -574,6 +703,12 @@ static int value_set(const struct conf_key *k, void *obj, const char *name,
 	case CT_SIZE:
 		if ((k->type == CT_INT ? parse_int64(value, &v)
 				       : parse_size(value, &v)) != FY_OK) {
+			if (k->min == INT_MIN && k->max == INT_MAX) {
+				snprintf(msg, msglen,
+					 "%s = '%s': expected a whole number",
+					 name, value);
+				return FY_ERROR;
+			}
 			snprintf(msg, msglen,
 				 "%s = '%s': expected %s from %" PRId64
 				 " to %" PRId64 "%s",
@@ -711,6 +846,11 @@ static int value_set(const struct conf_key *k, void *obj, const char *name,
 		return string_set((char **)field, php, msg, msglen);
 	}
 	case CT_URI_PATH:
+		if ((k->flags & CK_OFF_NULL) && strcasecmp(value, "off") == 0) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return FY_OK;
+		}
 		if (value[0] != '/') {
 			snprintf(msg, msglen,
 				 "%s = '%s': expected a URL path starting "
@@ -719,6 +859,37 @@ static int value_set(const struct conf_key *k, void *obj, const char *name,
 			return FY_ERROR;
 		}
 		return string_set((char **)field, value, msg, msglen);
+	case CT_POSITIVE: {
+		double d;
+
+		if (parse_positive(value, &d) != FY_OK) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected a positive number", name,
+				 value);
+			return FY_ERROR;
+		}
+		*(double *)field = d;
+		return FY_OK;
+	}
+	case CT_ADDRS: {
+		char bad[64];
+
+		if (addrs_valid(value, bad, sizeof(bad)) != FY_OK) {
+			snprintf(msg, msglen,
+				 "%s: '%s' is not an IP address or a CIDR "
+				 "block (127.0.0.1, ::1, 10.0.0.0/8, "
+				 "fd00::/8)",
+				 name, bad);
+			return FY_ERROR;
+		}
+		if (list_append((char ***)field,
+				(size_t *)((char *)obj + k->count_offset),
+				value, 1) != FY_OK) {
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		return FY_OK;
+	}
 	case CT_INCLUDE:
 		break;
 	}
@@ -919,7 +1090,16 @@ static int site_add(struct conf_frame *f, const char *name)
 	return FY_OK;
 }
 
-/* "[server]" or "[site NAME]"; the line has no leading space. */
+static const struct {
+	const char *name;
+	enum conf_section section;
+} conf_plain_sections[] = {
+    {"server", SEC_SERVER}, {"prefork", SEC_PREFORK}, {"worker", SEC_WORKER},
+    {"event", SEC_EVENT},   {"status", SEC_STATUS},
+};
+
+/* "[server]", "[prefork]" ... or "[site NAME]"; the line has no leading
+ * space. */
 static void on_section(struct conf_frame *f, const char *line, size_t len)
 {
 	struct conf_loader *ld = f->ld;
@@ -952,10 +1132,14 @@ static void on_section(struct conf_frame *f, const char *line, size_t len)
 	for (end = close; end > rest && isspace((unsigned char)end[-1]); end--)
 		;
 
-	if (word_len == 6 && strncasecmp(word, "server", 6) == 0 &&
-	    rest == end) {
-		f->section = SEC_SERVER;
-		return;
+	for (size_t i = 0; i < FY_ARRAY_SIZE(conf_plain_sections); i++) {
+		const char *want = conf_plain_sections[i].name;
+
+		if (rest == end && word_len == strlen(want) &&
+		    strncasecmp(word, want, word_len) == 0) {
+			f->section = conf_plain_sections[i].section;
+			return;
+		}
 	}
 	if (word_len == 4 && strncasecmp(word, "site", 4) == 0) {
 		char name[128];
@@ -993,7 +1177,8 @@ static void on_section(struct conf_frame *f, const char *line, size_t len)
 		return;
 	}
 	conf_error(ld, f->file, f->line,
-		   "unknown section [%.*s]: expected [server] or [site NAME]",
+		   "unknown section [%.*s]: expected [server], [prefork], "
+		   "[worker], [event], [status] or [site NAME]",
 		   (int)(close - line - 1), line + 1);
 }
 
@@ -1064,6 +1249,90 @@ pass:
 	return buf;
 }
 
+static const char *const mpm_names[] = {"prefork", "worker", "event"};
+
+/* 0, 1, 2 for [prefork], [worker], [event]; -1 for other sections. */
+static int section_mpm(enum conf_section s)
+{
+	switch (s) {
+	case SEC_PREFORK:
+		return 0;
+	case SEC_WORKER:
+		return 1;
+	case SEC_EVENT:
+		return 2;
+	default:
+		return -1;
+	}
+}
+
+static struct fy_mpm_config *mpm_of(struct fy_config *cfg, int m)
+{
+	return m == 0 ? &cfg->prefork : m == 1 ? &cfg->worker : &cfg->event;
+}
+
+static int key_allowed(const struct conf_key *k, enum conf_section s)
+{
+	int m = section_mpm(s);
+
+	switch (k->section) {
+	case SEC_ANY:
+		return 1;
+	case SEC_MPM:
+		return m >= 0 && (k->mpms & (1u << m));
+	case SEC_SERVER:
+		return s == SEC_SERVER || (m >= 0 && (k->flags & CK_IN_MPM));
+	default:
+		return s == k->section;
+	}
+}
+
+/* Where k may be written: "[server]", "[worker] and [event]" ... */
+static void key_home(const struct conf_key *k, char *out, size_t outlen)
+{
+	const char *names[4];
+	size_t n = 0, pos = 0;
+
+	if (k->section == SEC_SITE) {
+		snprintf(out, outlen, "[site NAME]");
+		return;
+	}
+	if (k->section == SEC_STATUS) {
+		snprintf(out, outlen, "[status]");
+		return;
+	}
+	if (k->section == SEC_SERVER)
+		names[n++] = "server";
+	for (int m = 0; m < 3; m++)
+		if ((k->section == SEC_MPM && (k->mpms & (1u << m))) ||
+		    (k->flags & CK_IN_MPM))
+			names[n++] = mpm_names[m];
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		out_append(out, outlen, &pos, "%s[%s]",
+			   i == 0	? ""
+			   : i + 1 == n ? " and "
+					: ", ",
+			   names[i]);
+}
+
+static const char *section_name(const struct conf_frame *f, char *out,
+				size_t outlen)
+{
+	int m = section_mpm(f->section);
+
+	if (f->section == SEC_SITE)
+		snprintf(out, outlen, "[site %s]",
+			 f->ld->cfg->sites[f->site]->name);
+	else if (m >= 0)
+		snprintf(out, outlen, "[%s]", mpm_names[m]);
+	else if (f->section == SEC_STATUS)
+		snprintf(out, outlen, "[status]");
+	else
+		snprintf(out, outlen, "[server]");
+	return out;
+}
+
 static int on_key(void *user, const char *section, const char *name,
 		  const char *value)
 {
@@ -1072,9 +1341,10 @@ static int on_key(void *user, const char *section, const char *name,
 	const struct conf_key *k;
 	struct conf_seen *seen;
 	struct conf_where w = {f->file, f->dir, f->line};
-	char msg[512];
+	char msg[512], where[160], want[128];
 	char *v;
 	size_t vlen;
+	size_t row;
 	void *obj;
 
 	(void)section; /* sections are tracked by on_read_line */
@@ -1090,34 +1360,29 @@ static int on_key(void *user, const char *section, const char *name,
 			conf_error(ld, f->file, f->line,
 				   "unknown key '%s' outside any section",
 				   name);
-		else if (f->section == SEC_SERVER)
-			conf_error(ld, f->file, f->line,
-				   "unknown key '%s' in [server]", name);
 		else
 			conf_error(ld, f->file, f->line,
-				   "unknown key '%s' in [site %s]", name,
-				   ld->cfg->sites[f->site]->name);
+				   "unknown key '%s' in %s", name,
+				   section_name(f, where, sizeof(where)));
 		return 1;
 	}
-	if (k->section != SEC_ANY && k->section != f->section) {
-		const char *want =
-		    k->section == SEC_SERVER ? "[server]" : "[site NAME]";
-
-		if (f->section == SEC_NONE)
+	if (!key_allowed(k, f->section)) {
+		key_home(k, want, sizeof(want));
+		if (k->section == SEC_MPM && section_mpm(f->section) >= 0)
+			conf_error(
+			    ld, f->file, f->line,
+			    "%s is not %s %s directive (it belongs in %s)",
+			    name, f->section == SEC_EVENT ? "an" : "a",
+			    mpm_names[section_mpm(f->section)], want);
+		else if (f->section == SEC_NONE)
 			conf_error(ld, f->file, f->line,
 				   "'%s' outside any section: it belongs in %s",
 				   name, want);
-		else if (f->section == SEC_SERVER)
+		else
 			conf_error(
 			    ld, f->file, f->line,
-			    "'%s' is not allowed in [server]: it belongs "
-			    "in %s",
-			    name, want);
-		else
-			conf_error(ld, f->file, f->line,
-				   "'%s' is not allowed in [site %s]: it "
-				   "belongs in %s",
-				   name, ld->cfg->sites[f->site]->name, want);
+			    "'%s' is not allowed in %s: it belongs in %s", name,
+			    section_name(f, where, sizeof(where)), want);
 		return 1;
 	}
 
@@ -1140,12 +1405,19 @@ static int on_key(void *user, const char *section, const char *name,
 		return 1;
 	}
 
-	if (k->section == SEC_SERVER) {
+	/* an alias shares its row's field and its "already set" */
+	row = (size_t)(k - conf_keys) - ((k->flags & CK_ALIAS) ? 1 : 0);
+	if (k->section == SEC_SERVER || k->section == SEC_STATUS) {
 		obj = ld->cfg;
-		seen = &ld->server_seen[k - conf_keys];
+		seen = &ld->server_seen[row];
+	} else if (k->section == SEC_MPM) {
+		int m = section_mpm(f->section);
+
+		obj = mpm_of(ld->cfg, m);
+		seen = &ld->mpm_seen[m][row];
 	} else {
 		obj = ld->cfg->sites[f->site];
-		seen = &ld->site_seen[f->site].key[k - conf_keys];
+		seen = &ld->site_seen[f->site].key[row];
 	}
 	if (seen->file != NULL && !(k->flags & CK_REPEAT)) {
 		conf_error(ld, f->file, f->line, "'%s' is already set at %s:%d",
@@ -1218,6 +1490,11 @@ static struct fy_config *conf_load(const char *name, const char *text,
 	    .section = SEC_NONE,
 	};
 	free(dir);
+	if (ld.cfg != NULL) {
+		fy_mpm_defaults("prefork", &ld.cfg->prefork);
+		fy_mpm_defaults("worker", &ld.cfg->worker);
+		fy_mpm_defaults("event", &ld.cfg->event);
+	}
 	if (ld.cfg == NULL || top.file == NULL || top.dir == NULL ||
 	    (ld.cfg->file = strdup(name)) == NULL) {
 		conf_error(&ld, name, 0, "out of memory");
@@ -1225,6 +1502,8 @@ static struct fy_config *conf_load(const char *name, const char *text,
 		conf_read_frame(&top);
 		if (!ld.stopped) {
 			defaults_apply(&ld, ld.cfg, SEC_SERVER, ld.server_seen,
+				       NULL);
+			defaults_apply(&ld, ld.cfg, SEC_STATUS, ld.server_seen,
 				       NULL);
 			for (size_t i = 0; i < ld.cfg->n_sites; i++)
 				defaults_apply(&ld, ld.cfg->sites[i], SEC_SITE,
@@ -1273,9 +1552,32 @@ struct fy_config *fy_config_load_string(const char *text, const char *name,
 			 err, errlen);
 }
 
+static int mpm_index(const char *name)
+{
+	for (int m = 0; m < 3; m++)
+		if (name != NULL && strcmp(name, mpm_names[m]) == 0)
+			return m;
+	return -1;
+}
+
+struct fy_mpm_config *fy_config_mpm(struct fy_config *cfg)
+{
+	int m = mpm_index(cfg->mpm);
+
+	return m < 0 ? NULL : mpm_of(cfg, m);
+}
+
 int fy_config_check(struct fy_config *cfg, char *err, size_t errlen, char *warn,
 		    size_t warnlen)
 {
+	return fy_config_check_restart(cfg, NULL, err, errlen, warn, warnlen);
+}
+
+int fy_config_check_restart(struct fy_config *cfg,
+			    const struct fy_config *running, char *err,
+			    size_t errlen, char *warn, size_t warnlen)
+{
+	int m = mpm_index(cfg->mpm);
 	size_t pos = 0;
 	int n = 0;
 
@@ -1360,6 +1662,24 @@ int fy_config_check(struct fy_config *cfg, char *err, size_t errlen, char *warn,
 			break;
 		}
 	}
+	if (running != NULL && running->mpm != NULL && cfg->mpm != NULL &&
+	    strcmp(running->mpm, cfg->mpm) != 0) {
+		out_append(err, errlen, &pos,
+			   "%s: The MPM cannot be changed during restart (%s "
+			   "is running, the configuration says %s)\n",
+			   cfg->file ? cfg->file : "config", running->mpm,
+			   cfg->mpm);
+		n++;
+	} else if (m >= 0) {
+		const struct fy_mpm_config *previous = NULL;
+
+		if (running != NULL)
+			previous = m == 0   ? &running->prefork
+				   : m == 1 ? &running->worker
+					    : &running->event;
+		fy_mpm_check(cfg->mpm, mpm_of(cfg, m), running != NULL,
+			     previous, warn, warnlen);
+	}
 	return n;
 }
 
@@ -1377,6 +1697,10 @@ void fy_config_free(struct fy_config *cfg)
 	free(cfg->error_log);
 	free(cfg->server_tokens);
 	free(cfg->mime_types);
+	free(cfg->status_path);
+	for (size_t i = 0; i < cfg->n_status_allow; i++)
+		free(cfg->status_allow[i]);
+	free(cfg->status_allow);
 	for (size_t i = 0; i < cfg->n_sites; i++)
 		site_free(cfg->sites[i]);
 	free(cfg->sites);

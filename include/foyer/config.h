@@ -5,7 +5,9 @@
  * work as written (MaxKeepAliveRequests = max_keep_alive_requests). Every key
  * is one row of a declarative table in conf/config.c: section, key, type,
  * field offset, default, range. Unknown sections and keys, bad values and
- * out-of-range numbers are errors that name the file and line.
+ * out-of-range numbers are errors that name the file and line; the MPM
+ * numbers excepted, which Apache clamps with warnings instead (see
+ * mpm_config.h).
  */
 #ifndef FOYER_CONFIG_H
 #define FOYER_CONFIG_H
@@ -139,10 +141,28 @@ struct fy_config *fy_config_load_string(const char *text, const char *name,
  * values known, etc. Writes its messages into err (emptied first), one per
  * line as "FILE:LINE: message", and returns the number of errors (0:
  * usable). Warnings (Apache prints them and goes on) go to warn if not
- * NULL, one per line.
+ * NULL, one per line: the selected MPM's numbers are clamped in place by
+ * fy_mpm_check (mpm_config.h), with Apache's startup texts.
  */
 int fy_config_check(struct fy_config *cfg, char *err, size_t errlen,
 		    char *warn, size_t warnlen);
+
+/*
+ * fy_config_check for a graceful restart: running is the configuration in
+ * use (already checked). The selected MPM's numbers are clamped by
+ * fy_mpm_check (mpm_config.h) with Apache's restart texts, and ServerLimit
+ * and ThreadLimit keep running's values (the scoreboard is not resized).
+ * Changing mpm is an error, as in Apache. running NULL: first start, the
+ * same as fy_config_check, whose MPM warnings are Apache's startup texts
+ * ("WARNING: ...").
+ */
+int fy_config_check_restart(struct fy_config *cfg,
+			    const struct fy_config *running, char *err,
+			    size_t errlen, char *warn, size_t warnlen);
+
+/* The [prefork], [worker] or [event] values of the MPM cfg->mpm names;
+ * NULL if it names none. */
+struct fy_mpm_config *fy_config_mpm(struct fy_config *cfg);
 
 void fy_config_free(struct fy_config *cfg);
 

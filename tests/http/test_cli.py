@@ -259,3 +259,62 @@ def test_sigterm_with_open_connections(make_server):
     finally:
         for c in (busy, idle, partial):
             c.close()
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_check_prints_apache_mpm_warning(tmp_path, mpm):
+    text = base_config(tmp_path, f"mpm = {mpm}\n") + (
+        f"[{mpm}]\nThreadsPerChild = 30\n"
+    )
+    r = check(write_config(tmp_path, text))
+    assert r.returncode == 0, r.stderr
+    want = (
+        "WARNING: MaxRequestWorkers of 400 is not an integer multiple of "
+        "ThreadsPerChild of 30, decreasing to nearest multiple 390, for a "
+        "maximum of 13 servers.\n"
+    )
+    assert want + "Syntax OK\n" in r.stderr, r.stderr
+
+
+def test_check_prefork_server_limit_warning(tmp_path):
+    text = base_config(tmp_path, "mpm = prefork\n") + (
+        "[prefork]\nServerLimit = 100\nMaxClients = 256\n"
+    )
+    r = check(write_config(tmp_path, text))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        "WARNING: MaxRequestWorkers of 256 exceeds ServerLimit value of 100 "
+        "servers, decreasing MaxRequestWorkers to 100. To increase, please "
+        "see the ServerLimit directive.",
+        "Syntax OK",
+    ], r.stderr
+
+
+def test_check_warns_only_for_the_selected_mpm(tmp_path):
+    text = base_config(tmp_path, "mpm = event\n") + (
+        "[worker]\nThreadsPerChild = 30\n[event]\nThreadsPerChild = 40\n"
+    )
+    r = check(write_config(tmp_path, text))
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "Syntax OK\n", r.stderr
+
+
+def test_wrong_mpm_key_names_file_and_line(tmp_path):
+    text = base_config(tmp_path) + "[prefork]\nStartServers = 2\nThreadsPerChild = 25\n"
+    path = write_config(tmp_path, text)
+    r = check(path)
+    assert_error_at(r, path, 10)
+    assert (
+        f"{path}:10: ThreadsPerChild is not a prefork directive "
+        "(it belongs in [worker] and [event])"
+    ) in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["allow = 127.0.0.1 localhost", "allow = 10.0.0.0/33", "path = status"],
+)
+def test_bad_status_value_names_file_and_line(tmp_path, line):
+    path = write_config(tmp_path, base_config(tmp_path) + f"[status]\n{line}\n")
+    r = check(path)
+    assert_error_at(r, path, 9)

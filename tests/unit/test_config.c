@@ -16,6 +16,7 @@
 
 #include "foyer/config.h"
 #include "foyer/log.h"
+#include "foyer/mpm_config.h"
 
 static char err[8192];
 
@@ -410,8 +411,8 @@ static void test_errors(void **state)
 {
 	(void)state;
 	load_fails("[server]\n[bogus]\nx = 1\n",
-		   "t.ini:2: unknown section [bogus]: expected [server] or "
-		   "[site NAME]");
+		   "t.ini:2: unknown section [bogus]: expected [server], "
+		   "[prefork], [worker], [event], [status] or [site NAME]");
 	load_fails("[server]\nkeepalive_timout = 5\n",
 		   "t.ini:2: unknown key 'keepalive_timout' in [server]");
 	load_fails("[site a]\ndocument_root=/\nfoo = 1\n",
@@ -776,6 +777,325 @@ static void test_check(void **state)
 	free(dir);
 }
 
+static void assert_mpm_defaults(const char *mpm, const struct fy_mpm_config *m)
+{
+	struct fy_mpm_config want;
+
+	assert_int_equal(fy_mpm_defaults(mpm, &want), 0);
+	assert_memory_equal(m, &want, sizeof(want));
+}
+
+static void test_mpm_defaults(void **state)
+{
+	struct fy_config *cfg = load("[site a]\ndocument_root = /srv/a\n");
+
+	(void)state;
+	assert_mpm_defaults("prefork", &cfg->prefork);
+	assert_mpm_defaults("worker", &cfg->worker);
+	assert_mpm_defaults("event", &cfg->event);
+	assert_int_equal(cfg->prefork.start_servers, 5);
+	assert_int_equal(cfg->prefork.server_limit, 256);
+	assert_int_equal(cfg->worker.max_request_workers, 400);
+	assert_true(cfg->event.async_request_worker_factor == 2.0);
+	assert_int_equal(cfg->graceful_shutdown_timeout, 0);
+	assert_string_equal(cfg->status_path, "/server-status");
+	assert_int_equal(cfg->n_status_allow, 2);
+	assert_string_equal(cfg->status_allow[0], "127.0.0.1");
+	assert_string_equal(cfg->status_allow[1], "::1");
+	assert_ptr_equal(fy_config_mpm(cfg), &cfg->event);
+	fy_config_free(cfg);
+}
+
+static void test_mpm_sections(void **state)
+{
+	struct fy_config *cfg;
+
+	(void)state;
+	cfg = load("[server]\nmpm = prefork\n"
+		   "[PreFork]\n"
+		   "StartServers = 2\n"
+		   "MinSpareServers = 3\n"
+		   "max_spare_servers = 7\n"
+		   "ServerLimit = 50\n"
+		   "MaxRequestWorkers = 40\n"
+		   "MaxConnectionsPerChild = 1000\n"
+		   "GracefulShutdownTimeout = 30\n"
+		   "[worker]\n"
+		   "StartServers = 4\n"
+		   "MinSpareThreads = 10\n"
+		   "MaxSpareThreads = 90\n"
+		   "ThreadsPerChild = 20\n"
+		   "ThreadLimit = 40\n"
+		   "ServerLimit = 8\n"
+		   "MaxRequestWorkers = 160\n"
+		   "MaxConnectionsPerChild = -1\n"
+		   "[EVENT]\n"
+		   "THREADS_PER_CHILD = 32\n"
+		   "AsyncRequestWorkerFactor = 1.5\n"
+		   "EventLoops = 4\n");
+	assert_string_equal(cfg->mpm, "prefork");
+	assert_ptr_equal(fy_config_mpm(cfg), &cfg->prefork);
+	assert_int_equal(cfg->prefork.start_servers, 2);
+	assert_int_equal(cfg->prefork.min_spare_servers, 3);
+	assert_int_equal(cfg->prefork.max_spare_servers, 7);
+	assert_int_equal(cfg->prefork.server_limit, 50);
+	assert_int_equal(cfg->prefork.max_request_workers, 40);
+	assert_int_equal(cfg->prefork.max_connections_per_child, 1000);
+	assert_int_equal(cfg->graceful_shutdown_timeout, 30);
+	assert_int_equal(cfg->worker.start_servers, 4);
+	assert_int_equal(cfg->worker.min_spare_threads, 10);
+	assert_int_equal(cfg->worker.max_spare_threads, 90);
+	assert_int_equal(cfg->worker.threads_per_child, 20);
+	assert_int_equal(cfg->worker.thread_limit, 40);
+	assert_int_equal(cfg->worker.server_limit, 8);
+	assert_int_equal(cfg->worker.max_request_workers, 160);
+	assert_int_equal(cfg->worker.max_connections_per_child, -1);
+	/* a key given in one MPM section leaves the others alone */
+	assert_int_equal(cfg->event.threads_per_child, 32);
+	assert_int_equal(cfg->event.max_request_workers, 400);
+	assert_true(cfg->event.async_request_worker_factor == 1.5);
+	assert_int_equal(cfg->event.event_loops, 4);
+	assert_int_equal(cfg->prefork.threads_per_child, 1);
+	fy_config_free(cfg);
+
+	/* out-of-range numbers load: fy_mpm_check clamps them with
+	 * Apache's warnings */
+	cfg = load("[event]\nServerLimit = 0\nThreadsPerChild = -5\n"
+		   "MaxRequestWorkers = 99999999\nStartServers = 0\n"
+		   "AsyncRequestWorkerFactor = 0.5\n");
+	assert_int_equal(cfg->event.server_limit, 0);
+	assert_int_equal(cfg->event.threads_per_child, -5);
+	assert_int_equal(cfg->event.max_request_workers, 99999999);
+	assert_int_equal(cfg->event.start_servers, 0);
+	assert_true(cfg->event.async_request_worker_factor == 0.5);
+	fy_config_free(cfg);
+
+	/* GracefulShutdownTimeout in [server] too */
+	cfg = load("[server]\ngraceful_shutdown_timeout = 5\n");
+	assert_int_equal(cfg->graceful_shutdown_timeout, 5);
+	fy_config_free(cfg);
+}
+
+static void test_mpm_aliases(void **state)
+{
+	struct fy_config *cfg;
+
+	(void)state;
+	cfg = load("[prefork]\nMaxClients = 150\nMaxRequestsPerChild = 10\n"
+		   "[worker]\nmax_clients = 200\n"
+		   "[event]\nMAXREQUESTSPERCHILD = 7\n");
+	assert_int_equal(cfg->prefork.max_request_workers, 150);
+	assert_int_equal(cfg->prefork.max_connections_per_child, 10);
+	assert_int_equal(cfg->worker.max_request_workers, 200);
+	assert_int_equal(cfg->event.max_connections_per_child, 7);
+	assert_int_equal(cfg->event.max_request_workers, 400);
+	fy_config_free(cfg);
+
+	/* a name and its alias set the same directive once */
+	load_fails("[event]\nMaxRequestWorkers = 150\nMaxClients = 200\n",
+		   "t.ini:3: 'MaxClients' is already set at t.ini:2");
+	load_fails("[prefork]\nMaxRequestsPerChild = 1\n"
+		   "MaxConnectionsPerChild = 2\n",
+		   "t.ini:3: 'MaxConnectionsPerChild' is already set at "
+		   "t.ini:2");
+	/* but each MPM section has its own */
+	cfg = load("[prefork]\nMaxClients = 150\n[event]\nMaxClients = 150\n");
+	fy_config_free(cfg);
+	load_fails("[event]\nStartServers = 1\n[event]\nStartServers = 2\n",
+		   "t.ini:4: 'StartServers' is already set at t.ini:2");
+	load_fails("[server]\nGracefulShutdownTimeout = 1\n[worker]\n"
+		   "GracefulShutdownTimeout = 2\n",
+		   "t.ini:4: 'GracefulShutdownTimeout' is already set at "
+		   "t.ini:2");
+}
+
+static void test_mpm_errors(void **state)
+{
+	(void)state;
+	load_fails("[server]\n[prefork]\nStartServers = 1\n"
+		   "ThreadsPerChild = 25\n",
+		   "t.ini:4: ThreadsPerChild is not a prefork directive (it "
+		   "belongs in [worker] and [event])");
+	load_fails("[prefork]\nThreadLimit = 25\n",
+		   "t.ini:2: ThreadLimit is not a prefork directive (it "
+		   "belongs in [worker] and [event])");
+	load_fails("[worker]\nMinSpareServers = 5\n",
+		   "t.ini:2: MinSpareServers is not a worker directive (it "
+		   "belongs in [prefork])");
+	load_fails("[event]\nmax_spare_servers = 5\n",
+		   "t.ini:2: max_spare_servers is not an event directive (it "
+		   "belongs in [prefork])");
+	load_fails("[worker]\nAsyncRequestWorkerFactor = 2\n",
+		   "t.ini:2: AsyncRequestWorkerFactor is not a worker "
+		   "directive (it belongs in [event])");
+	load_fails("[prefork]\nEventLoops = 2\n",
+		   "t.ini:2: EventLoops is not a prefork directive (it belongs "
+		   "in [event])");
+	load_fails("[server]\nMaxRequestWorkers = 150\n",
+		   "t.ini:2: 'MaxRequestWorkers' is not allowed in [server]: "
+		   "it belongs in [prefork], [worker] and [event]");
+	load_fails("[site a]\ndocument_root = /a\nThreadsPerChild = 5\n",
+		   "t.ini:3: 'ThreadsPerChild' is not allowed in [site a]: it "
+		   "belongs in [worker] and [event]");
+	load_fails("[site a]\ndocument_root = /a\n"
+		   "GracefulShutdownTimeout = 5\n",
+		   "t.ini:3: 'GracefulShutdownTimeout' is not allowed in [site "
+		   "a]: it belongs in [server], [prefork], [worker] and "
+		   "[event]");
+	load_fails("[event]\nKeepAlive = on\n",
+		   "t.ini:2: 'KeepAlive' is not allowed in [event]: it belongs "
+		   "in [server]");
+	load_fails("[event]\nThreadsPerKid = 5\n",
+		   "t.ini:2: unknown key 'ThreadsPerKid' in [event]");
+	load_fails("StartServers = 5\n",
+		   "t.ini:1: 'StartServers' outside any section: it belongs in "
+		   "[prefork], [worker] and [event]");
+	load_fails("[event extra]\n", "t.ini:1: unknown section [event extra]");
+
+	/* strict numbers, unlike Apache's atoi */
+	load_fails("[event]\nThreadsPerChild = 25abc\n",
+		   "t.ini:2: ThreadsPerChild = '25abc': expected a whole "
+		   "number\n");
+	load_fails("[event]\nServerLimit = many\n",
+		   "t.ini:2: ServerLimit = 'many': expected a whole number");
+	load_fails("[event]\nServerLimit = 3000000000\n",
+		   "t.ini:2: ServerLimit = 3000000000: out of range");
+	load_fails("[event]\nEventLoops = 0\n",
+		   "t.ini:2: EventLoops = 0: out of range (1..64)");
+	load_fails("[event]\nEventLoops = 65\n",
+		   "t.ini:2: EventLoops = 65: out of range (1..64)");
+	load_fails("[server]\nGracefulShutdownTimeout = -1\n",
+		   "t.ini:2: GracefulShutdownTimeout = -1: out of range");
+	load_fails("[event]\nAsyncRequestWorkerFactor = 0\n",
+		   "t.ini:2: AsyncRequestWorkerFactor = '0': expected a "
+		   "positive number");
+	load_fails("[event]\nAsyncRequestWorkerFactor = -1\n",
+		   "t.ini:2: AsyncRequestWorkerFactor = '-1': expected a "
+		   "positive number");
+	load_fails("[event]\nAsyncRequestWorkerFactor = 2x\n",
+		   "t.ini:2: AsyncRequestWorkerFactor = '2x'");
+	load_fails("[event]\nAsyncRequestWorkerFactor = inf\n",
+		   "t.ini:2: AsyncRequestWorkerFactor = 'inf'");
+	load_fails("[event]\nAsyncRequestWorkerFactor = 1e3\n",
+		   "t.ini:2: AsyncRequestWorkerFactor = '1e3'");
+	load_fails("[event]\nAsyncRequestWorkerFactor = .\n",
+		   "t.ini:2: AsyncRequestWorkerFactor = '.'");
+}
+
+static void test_status(void **state)
+{
+	struct fy_config *cfg;
+
+	(void)state;
+	cfg = load("[Status]\npath = /status\n"
+		   "allow = 10.0.0.0/8 192.168.1.7\n"
+		   "allow = FD00::/8 ::1 0.0.0.0/0 ::/0 10.1.2.3/32\n");
+	assert_string_equal(cfg->status_path, "/status");
+	assert_int_equal(cfg->n_status_allow, 7);
+	assert_string_equal(cfg->status_allow[0], "10.0.0.0/8");
+	assert_string_equal(cfg->status_allow[1], "192.168.1.7");
+	assert_string_equal(cfg->status_allow[2], "fd00::/8");
+	assert_string_equal(cfg->status_allow[3], "::1");
+	assert_string_equal(cfg->status_allow[6], "10.1.2.3/32");
+	fy_config_free(cfg);
+
+	cfg = load("[status]\npath = off\nallow = ::ffff:127.0.0.1/128\n");
+	assert_null(cfg->status_path);
+	assert_int_equal(cfg->n_status_allow, 1);
+	fy_config_free(cfg);
+
+	load_fails("[status]\npath = server-status\n",
+		   "t.ini:2: path = 'server-status': expected a URL path "
+		   "starting with '/'");
+	load_fails("[status]\npath = /a\npath = /b\n",
+		   "t.ini:3: 'path' is already set at t.ini:2");
+	load_fails("[status]\nallow = 127.0.0.1 localhost\n",
+		   "t.ini:2: allow: 'localhost' is not an IP address or a CIDR "
+		   "block");
+	load_fails("[status]\nallow = 10.0.0.0/33\n",
+		   "t.ini:2: allow: '10.0.0.0/33' is not");
+	load_fails("[status]\nallow = ::/129\n", "t.ini:2: allow: '::/129'");
+	load_fails("[status]\nallow = 10.0.0.0/\n",
+		   "t.ini:2: allow: '10.0.0.0/'");
+	load_fails("[status]\nallow = 10.0.0.0/8x\n",
+		   "t.ini:2: allow: '10.0.0.0/8x'");
+	load_fails("[status]\nallow = 10.0.0/8\n",
+		   "t.ini:2: allow: '10.0.0/8'");
+	load_fails("[status]\nallow = /8\n", "t.ini:2: allow: '/8'");
+	load_fails("[status]\nallow = 10.0.0.0/-1\n",
+		   "t.ini:2: allow: '10.0.0.0/-1'");
+	load_fails("[status]\nallow =\n", "t.ini:2: allow: missing value");
+	load_fails("[server]\nallow = 127.0.0.1\n",
+		   "t.ini:2: 'allow' is not allowed in [server]: it belongs in "
+		   "[status]");
+	load_fails("[status]\ntimeout = 5\n",
+		   "t.ini:2: 'timeout' is not allowed in [status]: it belongs "
+		   "in [server]");
+	load_fails("[status]\nfoo = 5\n", "t.ini:2: unknown key 'foo' in "
+					  "[status]");
+}
+
+static void test_check_mpm(void **state)
+{
+	char *dir = make_tmpdir();
+	char text[1024], warn[1024];
+	struct fy_config *cfg, *next;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[event]\nThreadsPerChild = 30\n"
+		 "[prefork]\nServerLimit = 0\n"
+		 "[site a]\ndocument_root = %s\n",
+		 dir);
+	cfg = load(text);
+	assert_int_equal(
+	    fy_config_check(cfg, err, sizeof(err), warn, sizeof(warn)), 0);
+	assert_string_equal(err, "");
+	/* only the selected MPM is checked */
+	assert_string_equal(warn,
+			    "WARNING: MaxRequestWorkers of 400 is not an "
+			    "integer multiple of ThreadsPerChild of 30, "
+			    "decreasing to nearest multiple 390, for a maximum "
+			    "of 13 servers.\n");
+	assert_int_equal(cfg->event.max_request_workers, 390);
+	assert_int_equal(cfg->event.daemons_limit, 13);
+	assert_int_equal(cfg->prefork.server_limit, 0);
+
+	/* a restart: Apache's restart texts, ServerLimit kept */
+	snprintf(text, sizeof(text),
+		 "[event]\nThreadsPerChild = 30\nServerLimit = 20\n"
+		 "[site a]\ndocument_root = %s\n",
+		 dir);
+	next = load(text);
+	assert_int_equal(fy_config_check_restart(next, cfg, err, sizeof(err),
+						 warn, sizeof(warn)),
+			 0);
+	assert_string_equal(warn,
+			    "changing ServerLimit to 20 from original value of "
+			    "16 not allowed during restart\n"
+			    "MaxRequestWorkers of 400 is not an integer "
+			    "multiple of ThreadsPerChild of 30, decreasing to "
+			    "nearest multiple 390\n");
+	assert_int_equal(next->event.server_limit, 16);
+	fy_config_free(next);
+
+	/* the MPM cannot change on a restart */
+	snprintf(text, sizeof(text),
+		 "[server]\nmpm = worker\n[site a]\ndocument_root = %s\n", dir);
+	next = load(text);
+	assert_int_equal(fy_config_check_restart(next, cfg, err, sizeof(err),
+						 warn, sizeof(warn)),
+			 1);
+	assert_string_equal(err, "t.ini: The MPM cannot be changed during "
+				 "restart (event is running, the "
+				 "configuration says worker)\n");
+	fy_config_free(next);
+	fy_config_free(cfg);
+
+	remove_tree(dir);
+	free(dir);
+}
+
 /* The packaged files stay loadable; run from the top of the tree. */
 static void test_dist(void **state)
 {
@@ -791,6 +1111,41 @@ static void test_dist(void **state)
 	assert_int_equal(cfg->listen[0].port, 80);
 	assert_string_equal(cfg->user, "www-data");
 	assert_string_equal(cfg->error_log, "/var/log/foyer/error.log");
+	/* Debian's mpm_*.conf values */
+	assert_int_equal(cfg->prefork.start_servers, 5);
+	assert_int_equal(cfg->prefork.min_spare_servers, 5);
+	assert_int_equal(cfg->prefork.max_spare_servers, 10);
+	assert_int_equal(cfg->prefork.server_limit, 256);
+	assert_int_equal(cfg->prefork.max_request_workers, 150);
+	for (int i = 0; i < 2; i++) {
+		const struct fy_mpm_config *m =
+		    i == 0 ? &cfg->worker : &cfg->event;
+
+		assert_int_equal(m->start_servers, 2);
+		assert_int_equal(m->min_spare_threads, 25);
+		assert_int_equal(m->max_spare_threads, 75);
+		assert_int_equal(m->thread_limit, 64);
+		assert_int_equal(m->threads_per_child, 25);
+		assert_int_equal(m->server_limit, 16);
+		assert_int_equal(m->max_request_workers, 150);
+		assert_int_equal(m->max_connections_per_child, 0);
+	}
+	assert_true(cfg->event.async_request_worker_factor == 2.0);
+	assert_int_equal(cfg->event.event_loops, 1);
+	/* and they fit together: no warning under any MPM */
+	for (int i = 0; i < 3; i++) {
+		static const char *const names[] = {"prefork", "worker",
+						    "event"};
+		struct fy_mpm_config m = i == 0	  ? cfg->prefork
+					 : i == 1 ? cfg->worker
+						  : cfg->event;
+
+		assert_int_equal(fy_mpm_check(names[i], &m, 0, NULL, NULL, 0),
+				 0);
+		assert_int_equal(m.daemons_limit, i == 0 ? 150 : 6);
+	}
+	assert_string_equal(cfg->status_path, "/server-status");
+	assert_int_equal(cfg->n_status_allow, 2);
 	fy_config_free(cfg);
 
 	cfg = fy_config_load("conf/dist/sites-available/000-default.ini", err,
@@ -824,6 +1179,12 @@ int main(void)
 	    cmocka_unit_test(test_paths),
 	    cmocka_unit_test(test_includes),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_mpm_defaults),
+	    cmocka_unit_test(test_mpm_sections),
+	    cmocka_unit_test(test_mpm_aliases),
+	    cmocka_unit_test(test_mpm_errors),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_check_mpm),
 	    cmocka_unit_test(test_dist),
 	};
 
