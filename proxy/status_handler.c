@@ -135,6 +135,10 @@ static int status_start(struct fy_request *r)
 	fy_scoreboard_snapshot_free(snap);
 	if (text == NULL)
 		return 500;
+	if (fy_arena_cleanup(r->arena, free, text) != FY_OK) {
+		free(text);
+		return 500;
+	}
 
 	switch (q.format) {
 	case FY_STATUS_AUTO:
@@ -154,9 +158,7 @@ static int status_start(struct fy_request *r)
 			fy_response_add_header(r, "Refresh", v);
 	}
 	fy_response_head(r, 200, (int64_t)len);
-	int rc = fy_response_body_add(r, text, len);
-	free(text);
-	return rc == FY_OK ? FY_OK : FY_ERROR;
+	return fy_response_body_add(r, text, len) == FY_OK ? FY_OK : FY_ERROR;
 }
 
 const struct fy_handler fy_handler_status = {
