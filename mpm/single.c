@@ -13,7 +13,9 @@
 #include "foyer/core.h"
 #include "foyer/log.h"
 #include "foyer/mpm.h"
+#include "foyer/scoreboard.h"
 #include "foyer/server.h"
+#include "foyer/status.h"
 
 /* Descriptors kept back from connections for files, logs and backends. */
 #define FD_RESERVE 64
@@ -66,11 +68,24 @@ static int single_run(struct fy_config **cfgp, struct fy_listener **lsp,
 
 	struct single s;
 	s.loop = fy_loop_create(cfg, ls, n, max_conns);
-	if (s.loop == NULL) {
+	/* A scoreboard of one slot, so that the status page works in -X. */
+	struct fy_scoreboard *sb = fy_scoreboard_create(1, 1);
+	if (s.loop == NULL || sb == NULL) {
 		fy_log(FY_LOG_EMERG, "mpm", NULL,
 		       "could not create the event loop");
+		fy_loop_free(s.loop);
+		if (sb != NULL)
+			fy_scoreboard_destroy(sb);
 		return 1;
 	}
+	fy_scoreboard_set_server(sb, FY_SERVER_TOKEN, __DATE__ " " __TIME__,
+				 "single");
+	fy_scoreboard_set_limits(sb, 1, 1);
+	fy_scoreboard_set_generations(sb, 1, 0);
+	fy_scoreboard_proc_start(fy_scoreboard_proc(sb, 0), getpid(), 0);
+	fy_scoreboard_set_status(fy_scoreboard_slot(sb, 0, 0), FY_SLOT_READY);
+	fy_status_set_scoreboard(sb);
+	fy_loop_set_scoreboard(s.loop, sb, 0, -1);
 	struct event_base *base = fy_loop_base(s.loop);
 	static const struct {
 		int sig;
@@ -98,6 +113,8 @@ static int single_run(struct fy_config **cfgp, struct fy_listener **lsp,
 		if (sigs[i] != NULL)
 			event_free(sigs[i]);
 	fy_loop_free(s.loop);
+	fy_status_set_scoreboard(NULL);
+	fy_scoreboard_destroy(sb);
 	return rc == FY_OK ? 0 : 1;
 }
 
@@ -107,17 +124,3 @@ const struct fy_mpm fy_mpm_single = {
 	.forked = 0,
 	.run = single_run,
 };
-
-/* The process models this build has; prefork, worker and event join this
- * table as they are written. */
-static const struct fy_mpm *const mpms[] = {
-	&fy_mpm_single,
-};
-
-const struct fy_mpm *fy_mpm_find(const char *name)
-{
-	for (size_t i = 0; i < FY_ARRAY_SIZE(mpms); i++)
-		if (strcmp(mpms[i]->name, name) == 0)
-			return mpms[i];
-	return NULL;
-}

@@ -20,6 +20,8 @@
 
 #include "foyer/arena.h"
 #include "foyer/core.h"
+#include "foyer/scoreboard.h"
+#include "foyer/status.h"
 #include "proxy.h"
 
 /* Bytes of the first request line shown in logs when the head is invalid. */
@@ -78,6 +80,98 @@ static void set_timer(struct fy_conn *c, const struct timeval *tv)
 	event_add(&c->timer, tv);
 }
 
+/* ---- scoreboard ---------------------------------------------------------
+ * Under the forked MPMs the loop reports what its connections do: prefork
+ * and worker loops own one worker slot, event loops take a slot per request
+ * in progress and count their connections by state. */
+
+static enum fy_proc_conns state_counter(enum fy_conn_state s, int *counted)
+{
+	*counted = 1;
+	switch (s) {
+	case FY_CONN_IDLE:
+		return FY_PROC_CONNS_KEEPALIVE;
+	case FY_CONN_FLUSH:
+		return FY_PROC_CONNS_WRITING;
+	case FY_CONN_LINGER:
+		return FY_PROC_CONNS_CLOSING;
+	default:
+		*counted = 0;
+		return FY_PROC_CONNS_TOTAL;
+	}
+}
+
+static void set_state(struct fy_conn *c, enum fy_conn_state s)
+{
+	struct fy_loop *loop = c->loop;
+	if (loop->sb_proc != NULL && c->state != s) {
+		int in, out;
+		enum fy_proc_conns from = state_counter(c->state, &out);
+		enum fy_proc_conns to = state_counter(s, &in);
+		/* A fresh connection is IDLE before its first request but is
+		 * not a keep-alive connection yet. */
+		if (out && (c->state != FY_CONN_IDLE || c->requests > 0))
+			fy_scoreboard_proc_conns_add(loop->sb_proc, from, -1);
+		if (in && (s != FY_CONN_IDLE || c->requests > 0))
+			fy_scoreboard_proc_conns_add(loop->sb_proc, to, 1);
+	}
+	if (loop->sb_fixed != NULL) {
+		static const enum fy_slot_status map[] = {
+		    [FY_CONN_IDLE] = FY_SLOT_KEEPALIVE,
+		    [FY_CONN_HEAD] = FY_SLOT_READ,
+		    [FY_CONN_BODY] = FY_SLOT_READ,
+		    [FY_CONN_HANDLER] = FY_SLOT_WRITE,
+		    [FY_CONN_FLUSH] = FY_SLOT_WRITE,
+		    [FY_CONN_LINGER] = FY_SLOT_CLOSING,
+		};
+		fy_scoreboard_set_status(loop->sb_fixed, map[s]);
+	}
+	c->state = s;
+}
+
+static void sb_request_begin(struct fy_request *r)
+{
+	struct fy_loop *loop = r->conn->loop;
+	if (loop->sb == NULL)
+		return;
+	r->slot = loop->sb_fixed;
+	if (r->slot == NULL)
+		r->slot = fy_scoreboard_slot_claim(loop->sb, loop->sb_proc_index);
+	if (r->slot == NULL)
+		return; /* every slot busy: the request goes unrecorded */
+	char vhost[FY_SCOREBOARD_VHOST_LEN];
+	snprintf(vhost, sizeof(vhost), "%s:%d",
+		 r->site != NULL ? r->site->name : "",
+		 r->conn->local_port);
+	const char *proto = r->head.minor_version == 1 ? "HTTP/1.1" : "HTTP/1.0";
+	fy_scoreboard_request_begin(r->slot, r->conn->client, vhost,
+				    r->head.request_line,
+				    r->head.request_line_len,
+				    r->head.method != NULL ? proto : "");
+}
+
+static void sb_request_end(struct fy_request *r, uint64_t bytes, int64_t dur)
+{
+	if (r->slot == NULL)
+		return;
+	fy_scoreboard_request_end(r->slot, r->method == FY_METHOD_HEAD ? 0 : bytes,
+				  dur > 0 ? (uint64_t)dur : 0);
+	if (r->slot != r->conn->loop->sb_fixed)
+		fy_scoreboard_slot_release(r->slot);
+	r->slot = NULL;
+}
+
+void fy_loop_set_scoreboard(struct fy_loop *loop, struct fy_scoreboard *sb,
+			    int proc, int thread)
+{
+	loop->sb = sb;
+	loop->sb_proc_index = proc;
+	loop->sb_proc = sb != NULL ? fy_scoreboard_proc(sb, proc) : NULL;
+	loop->sb_fixed = sb != NULL && thread >= 0
+			     ? fy_scoreboard_slot(sb, proc, thread)
+			     : NULL;
+}
+
 static void on_read(evutil_socket_t fd, short what, void *arg);
 static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
@@ -121,6 +215,8 @@ struct fy_conn *fy_conn_new(struct fy_loop *loop, int fd,
 	event_assign(&c->wev, base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	evtimer_assign(&c->timer, base, on_timer, c);
 	event_add(&c->rev, NULL);
+	if (loop->sb_proc != NULL)
+		fy_scoreboard_proc_conns_add(loop->sb_proc, FY_PROC_CONNS_TOTAL, 1);
 	/* A new connection has request_header_timeout to send its first
 	 * request; one that sends nothing is closed without an answer. */
 	set_timer(c, loop->tv_header);
@@ -157,6 +253,8 @@ static void request_free(struct fy_conn *c)
 	if (r == NULL)
 		return;
 	c->req = NULL;
+	if (r->slot != NULL && r->slot != c->loop->sb_fixed)
+		fy_scoreboard_slot_release(r->slot);
 	if (r->body != NULL)
 		evbuffer_free(r->body);
 	fy_loop_put_arena(c->loop, r->arena);
@@ -252,13 +350,20 @@ static int request_done(struct fy_conn *c)
 	struct fy_request *r = c->req;
 	int keep = r->keep_alive && !c->eof && !c->loop->stopping;
 	access_log(r);
+	if (r->slot != NULL) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		sb_request_end(r, r->bytes_header + r->bytes_body,
+			       (now.tv_sec - r->start_mono.tv_sec) * 1000000 +
+				   (now.tv_nsec - r->start_mono.tv_nsec) / 1000);
+	}
 	c->requests++;
 	request_free(c);
 	if (!keep) {
 		conn_linger(c);
 		return 0;
 	}
-	c->state = FY_CONN_IDLE;
+	set_state(c, FY_CONN_IDLE);
 	resume_reading(c);
 	if (c->ipos == c->ilen) {
 		c->ipos = c->ilen = 0;
@@ -375,6 +480,7 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 	}
 	r->site = fy_router_site(cfg, host, host_len);
 	fy_log_ctx_fill(r, &ctx);
+	sb_request_begin(r);
 
 	if (st != 0) {
 		fy_log(FY_LOG_INFO, "http", &ctx, "bad request framing: %d", st);
@@ -409,7 +515,12 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 	int has_body = r->body_chunked || r->body_left > 0;
 
 	/* Route, and pick the handler. */
-	if (tl == 1 && t[0] == '*') {
+	const char *sp = cfg->status_path;
+	if (sp != NULL && r->path_len == strlen(sp) &&
+	    memcmp(r->path, sp, r->path_len) == 0) {
+		r->handler = &fy_handler_status;
+		r->uri = fy_arena_strndup(r->arena, r->path, r->path_len);
+	} else if (tl == 1 && t[0] == '*') {
 		r->handler = &fy_handler_static; /* OPTIONS * */
 		r->uri = "*";
 	} else {
@@ -470,7 +581,7 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 			return FY_DONE;
 		}
 	}
-	c->state = FY_CONN_BODY;
+	set_state(c, FY_CONN_BODY);
 	set_timer(c, c->loop->tv_body);
 	return FY_OK;
 }
@@ -489,7 +600,7 @@ static void run_handler(struct fy_request *r)
 		fy_response_error(r, r->pending_status);
 		return;
 	}
-	c->state = FY_CONN_HANDLER;
+	set_state(c, FY_CONN_HANDLER);
 	c->in_handler_start = 1;
 	int rc = r->handler->start(r);
 	c->in_handler_start = 0;
@@ -599,7 +710,7 @@ static void process(struct fy_conn *c)
 					 * sender cannot keep it open by
 					 * trickling (slow-loris). A head that
 					 * came whole never needs it. */
-					c->state = FY_CONN_HEAD;
+					set_state(c, FY_CONN_HEAD);
 					set_timer(c, loop->tv_header);
 				}
 				return;
@@ -613,6 +724,7 @@ static void process(struct fy_conn *c)
 				keep_bad_line(r, base, avail);
 				r->site = loop->cfg->n_sites ? loop->cfg->sites[0]
 							     : NULL;
+				sb_request_begin(r);
 				struct fy_log_ctx ctx;
 				fy_log_ctx_fill(r, &ctx);
 				fy_log(FY_LOG_INFO, "http", &ctx,
@@ -729,7 +841,7 @@ static int response_queued(struct fy_conn *c)
 		}
 		return 0;
 	}
-	c->state = FY_CONN_FLUSH;
+	set_state(c, FY_CONN_FLUSH);
 	int rc = flush(c);
 	if (rc == FY_ERROR) {
 		struct fy_log_ctx ctx;
@@ -771,6 +883,14 @@ static void conn_close(struct fy_conn *c)
 	event_del(&c->rev);
 	event_del(&c->wev);
 	event_del(&c->timer);
+	if (c->loop->sb_proc != NULL) {
+		int counted;
+		enum fy_proc_conns which = state_counter(c->state, &counted);
+		if (counted && (c->state != FY_CONN_IDLE || c->requests > 0))
+			fy_scoreboard_proc_conns_add(c->loop->sb_proc, which, -1);
+		fy_scoreboard_proc_conns_add(c->loop->sb_proc,
+					     FY_PROC_CONNS_TOTAL, -1);
+	}
 	if (c->transport->close != NULL)
 		c->transport->close(c);
 	close(c->fd);
@@ -791,7 +911,7 @@ void fy_conn_close_now(struct fy_conn *c)
  * our close into a reset that destroys the response in flight. */
 static void conn_linger(struct fy_conn *c)
 {
-	c->state = FY_CONN_LINGER;
+	set_state(c, FY_CONN_LINGER);
 	if (c->eof) {
 		conn_close(c);
 		return;
@@ -978,6 +1098,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			keep_bad_line(r, c->ibuf + c->ipos, c->ilen - c->ipos);
 			r->site = c->loop->cfg->n_sites ? c->loop->cfg->sites[0]
 							: NULL;
+			sb_request_begin(r);
 		}
 		fy_log_ctx_fill(r, &ctx);
 		fy_log(FY_LOG_INFO, "http", &ctx, "timeout reading the request %s",

@@ -5,12 +5,14 @@
 #include <string.h>
 
 #include "foyer/core.h"
+#include "foyer/status.h"
 #include "proxy.h"
 
 /* Every handler of this build; fastcgi, php and status join as they are
  * written. */
 static const struct fy_handler *const handlers[] = {
 	&fy_handler_static,
+	&fy_handler_status,
 };
 
 const struct fy_handler *fy_handler_find(const char *name)

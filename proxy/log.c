@@ -45,6 +45,11 @@ const char *fy_log_level_name(enum fy_log_level level)
 	return level_names[level];
 }
 
+int fy_log_get_fd(void)
+{
+	return log_fd;
+}
+
 void fy_log_set_level(enum fy_log_level level)
 {
 	log_level = level;

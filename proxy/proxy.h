@@ -22,6 +22,9 @@
 
 struct fy_conn;
 struct fy_request;
+struct fy_scoreboard;
+struct fy_scoreboard_proc;
+struct fy_scoreboard_slot;
 
 /*
  * A transport moves bytes between a connection's buffers and its socket:
@@ -134,6 +137,7 @@ struct fy_request {
 	int head_sent;
 	int finished;
 
+	struct fy_scoreboard_slot *slot; /* NULL: not recorded */
 	int64_t start_usec; /* wall clock */
 	struct timespec start_mono;
 };
@@ -216,6 +220,12 @@ struct fy_loop {
 	struct fy_http_header *hdr_scratch;
 	size_t hdr_cap;
 	struct fy_route route; /* scratch for the router, valid in dispatch */
+
+	/* scoreboard (forked MPMs; NULL otherwise) */
+	struct fy_scoreboard *sb;
+	struct fy_scoreboard_proc *sb_proc;
+	int sb_proc_index;
+	struct fy_scoreboard_slot *sb_fixed; /* prefork, worker: own slot */
 };
 
 /* request.c / conn.c */

@@ -48,6 +48,8 @@ int fy_log_open(const char *path, enum fy_log_level level);
 int fy_log_reopen(void);
 
 void fy_log_set_level(enum fy_log_level level);
+/* The error log's descriptor (STDERR_FILENO when logging to stderr). */
+int fy_log_get_fd(void);
 enum fy_log_level fy_log_get_level(void);
 
 /* Writes one line if level is at or above the configured level. module is a

@@ -49,7 +49,7 @@ struct fy_child_ops {
  * A restart loads the configuration again from (*cfg)->file: on success the
  * old one is freed and *cfg replaced; listeners are kept across restarts
  * (those the new configuration no longer names are closed, new ones
- * opened), and *ls/*n updated.
+ * opened), and the listener array and count updated.
  * Returns the process exit status.
  */
 int fy_master_run(struct fy_config **cfg, struct fy_listener **ls, size_t *n,

@@ -12,6 +12,7 @@
 
 struct fy_config;
 struct fy_loop;
+struct fy_scoreboard;
 
 struct fy_listener {
 	int fd;
@@ -60,6 +61,12 @@ int fy_loop_add(struct fy_loop *loop, int fd, const struct sockaddr *peer,
 
 /* Runs until the loop holds no connection any more (or is stopped). */
 int fy_loop_run_until_idle(struct fy_loop *loop);
+
+/* Makes the loop report to the scoreboard as process proc: thread >= 0 is
+ * the worker slot it owns (prefork, worker); -1 takes a slot per request in
+ * progress (event). */
+void fy_loop_set_scoreboard(struct fy_loop *loop, struct fy_scoreboard *sb,
+			    int proc, int thread);
 
 /* The loop accepts n connections (MaxConnectionsPerChild), then stops
  * gracefully: fy_loop_run() returns once they are done. 0: no limit. */

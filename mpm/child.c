@@ -1,0 +1,186 @@
+/*
+ * child.c - what every forked child shares: signals, stop requests and the
+ * accept-then-serve runner of prefork processes and worker threads.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "foyer/config.h"
+#include "foyer/core.h"
+#include "foyer/log.h"
+#include "foyer/master.h"
+#include "foyer/scoreboard.h"
+#include "foyer/server.h"
+#include "mpm_child.h"
+
+/* How often a busy loop looks for a stop request. */
+#define STOP_CHECK_MS 200
+
+static atomic_int stop_graceful;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_store(&stop_graceful, 1);
+}
+
+static void on_wake(int sig)
+{
+	(void)sig; /* only interrupts accept(2) */
+}
+
+void fy_mpm_child_signals(int threaded)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a blocked accept(2) must return EINTR. */
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_wake;
+	sigaction(SIGUSR2, &sa, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_IGN);
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	if (threaded) {
+		/* The main thread takes USR1/TERM with sigwait; worker
+		 * threads inherit this mask and only see USR2. */
+		sigaddset(&set, SIGUSR2);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		sigset_t usr2;
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		(void)usr2;
+	} else {
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	}
+}
+
+int fy_mpm_wait_signals(pthread_t *wake, size_t n)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	int sig = 0;
+	while (sigwait(&set, &sig) != 0 || (sig != SIGUSR1 && sig != SIGTERM))
+		;
+	if (sig == SIGTERM)
+		return 0;
+	atomic_store(&stop_graceful, 1);
+	for (size_t i = 0; i < n; i++)
+		pthread_kill(wake[i], SIGUSR2);
+	return 1;
+}
+
+void fy_mpm_request_stop(void)
+{
+	if (!atomic_exchange(&stop_graceful, 1))
+		kill(getpid(), SIGUSR1);
+}
+
+int fy_mpm_stopping(void)
+{
+	return atomic_load(&stop_graceful);
+}
+
+static void on_check(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (atomic_load(&stop_graceful))
+		fy_loop_stop(arg, 1);
+}
+
+struct event *fy_mpm_watch_stop(struct fy_loop *loop)
+{
+	struct event *ev = event_new(fy_loop_base(loop), -1, EV_PERSIST,
+				     on_check, loop);
+	struct timeval tv = {0, STOP_CHECK_MS * 1000};
+	if (ev != NULL)
+		event_add(ev, &tv);
+	return ev;
+}
+
+int fy_mpm_runner_init(struct fy_mpm_runner *r, const struct fy_child *child,
+		       int thread)
+{
+	r->child = child;
+	r->thread = thread;
+	r->loop = fy_loop_create(child->cfg, NULL, 0, 1);
+	if (r->loop == NULL)
+		return FY_ERROR;
+	fy_loop_set_scoreboard(r->loop, child->sb, child->slot, thread);
+	r->check = fy_mpm_watch_stop(r->loop);
+	return FY_OK;
+}
+
+/* Waits for a connection on any listener. One listener: a blocking
+ * accept(2), which the kernel hands to exactly one waiting process or
+ * thread. Several: poll(2), then a non-blocking accept that may find the
+ * connection taken by another child. */
+static int accept_one(const struct fy_child *child, struct sockaddr *sa,
+		      socklen_t *len)
+{
+	if (child->n_listeners == 1)
+		return accept4(child->ls[0].fd, sa, len,
+			       SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct pollfd pfd[16];
+	size_t n = child->n_listeners < 16 ? child->n_listeners : 16;
+	for (size_t i = 0; i < n; i++) {
+		pfd[i].fd = child->ls[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	if (poll(pfd, n, -1) <= 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		int fd = accept4(pfd[i].fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0 || errno != EAGAIN)
+			return fd;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+int fy_mpm_runner_serve_one(struct fy_mpm_runner *r)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	fy_scoreboard_set_status(
+	    fy_scoreboard_slot(r->child->sb, r->child->slot, r->thread),
+	    FY_SLOT_READY);
+	int fd = accept_one(r->child, (struct sockaddr *)&ss, &len);
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE) {
+			fy_log(FY_LOG_ERR, "mpm", NULL,
+			       "accept: %s; waiting a second (raise the open "
+			       "files limit)", strerror(errno));
+			sleep(1);
+		}
+		return FY_AGAIN;
+	}
+	if (fy_loop_add(r->loop, fd, (struct sockaddr *)&ss, len) != FY_OK)
+		return FY_AGAIN;
+	fy_loop_run_until_idle(r->loop);
+	return FY_OK;
+}
+
+void fy_mpm_runner_fini(struct fy_mpm_runner *r)
+{
+	if (r->check != NULL)
+		event_free(r->check);
+	fy_loop_free(r->loop);
+}
