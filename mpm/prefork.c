@@ -22,6 +22,7 @@
 static int prefork_child(const struct fy_child *child)
 {
 	struct fy_mpm_runner r;
+	fy_mpm_child_signals(0);
 	if (fy_mpm_runner_init(&r, child, 0) != FY_OK)
 		return 1;
 	int limit = child->mpm->max_connections_per_child;
