@@ -6,7 +6,8 @@ set -eu
 
 RUN_PKGS="build-essential pkg-config libevent-dev libinih-dev libssl-dev
 libfcgi-dev media-types curl"
-TEST_PKGS="$RUN_PKGS libcmocka-dev python3-pytest python3-requests"
+TEST_PKGS="$RUN_PKGS libcmocka-dev python3-pytest python3-requests
+prometheus-apache-exporter php8.2-fpm"
 
 case "${1:-}" in
 run) wanted=$RUN_PKGS ;;
