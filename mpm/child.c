@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -95,22 +96,56 @@ int fy_mpm_stopping(void)
 	return atomic_load(&stop_graceful);
 }
 
+struct watch {
+	struct fy_loop *loop;
+	struct fy_scoreboard_proc *proc;
+	int ticks;
+};
+
 static void on_check(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	struct watch *w = arg;
 	if (atomic_load(&stop_graceful))
-		fy_loop_stop(arg, 1);
+		fy_loop_stop(w->loop, 1);
+	/* CPU times for the status page, about once a second. */
+	if (w->proc != NULL && ++w->ticks * STOP_CHECK_MS >= 1000) {
+		w->ticks = 0;
+		fy_scoreboard_proc_sample_cpu(w->proc);
+	}
 }
 
-struct event *fy_mpm_watch_stop(struct fy_loop *loop)
+static void free_watch(struct event *ev)
 {
+	if (ev == NULL)
+		return;
+	free(event_get_callback_arg(ev));
+	event_free(ev);
+}
+
+struct event *fy_mpm_watch_stop(struct fy_loop *loop,
+				struct fy_scoreboard_proc *proc)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->loop = loop;
+	w->proc = proc;
 	struct event *ev = event_new(fy_loop_base(loop), -1, EV_PERSIST,
-				     on_check, loop);
+				     on_check, w);
+	if (ev == NULL) {
+		free(w);
+		return NULL;
+	}
 	struct timeval tv = {0, STOP_CHECK_MS * 1000};
-	if (ev != NULL)
-		event_add(ev, &tv);
+	event_add(ev, &tv);
 	return ev;
+}
+
+void fy_mpm_unwatch_stop(struct event *ev)
+{
+	free_watch(ev);
 }
 
 int fy_mpm_runner_init(struct fy_mpm_runner *r, const struct fy_child *child,
@@ -122,7 +157,10 @@ int fy_mpm_runner_init(struct fy_mpm_runner *r, const struct fy_child *child,
 	if (r->loop == NULL)
 		return FY_ERROR;
 	fy_loop_set_scoreboard(r->loop, child->sb, child->slot, thread);
-	r->check = fy_mpm_watch_stop(r->loop);
+	/* One thread of the process samples its CPU time. */
+	r->check = fy_mpm_watch_stop(
+	    r->loop, thread == 0 ? fy_scoreboard_proc(child->sb, child->slot)
+				 : NULL);
 	return FY_OK;
 }
 
@@ -180,7 +218,6 @@ int fy_mpm_runner_serve_one(struct fy_mpm_runner *r)
 
 void fy_mpm_runner_fini(struct fy_mpm_runner *r)
 {
-	if (r->check != NULL)
-		event_free(r->check);
+	fy_mpm_unwatch_stop(r->check);
 	fy_loop_free(r->loop);
 }

@@ -71,7 +71,9 @@ static int event_child(const struct fy_child *child)
 		if (limit > 0)
 			fy_loop_set_accept_limit(t[i].loop,
 						 (limit + loops - 1) / loops);
-		t[i].check = fy_mpm_watch_stop(t[i].loop);
+		t[i].check = fy_mpm_watch_stop(
+		    t[i].loop,
+		    i == 0 ? fy_scoreboard_proc(child->sb, child->slot) : NULL);
 	}
 	pthread_t *tids = calloc((size_t)loops, sizeof(*tids));
 	if (tids == NULL)
@@ -90,7 +92,7 @@ static int event_child(const struct fy_child *child)
 		_exit(0);
 	for (int i = 0; i < loops; i++) {
 		pthread_join(t[i].tid, NULL);
-		event_free(t[i].check);
+		fy_mpm_unwatch_stop(t[i].check);
 		fy_loop_free(t[i].loop);
 	}
 	free(tids);

@@ -12,6 +12,7 @@
 struct fy_child;
 struct fy_loop;
 struct event;
+struct fy_scoreboard_proc;
 
 /* Installs the child's handling of SIGUSR1 (graceful stop: finish what is
  * in progress) and SIGTERM (stop now). threaded: the calling (main) thread
@@ -44,7 +45,11 @@ int fy_mpm_runner_init(struct fy_mpm_runner *r, const struct fy_child *child,
 int fy_mpm_runner_serve_one(struct fy_mpm_runner *r);
 void fy_mpm_runner_fini(struct fy_mpm_runner *r);
 
-/* Adds a timer to loop that stops it gracefully once a stop is asked. */
-struct event *fy_mpm_watch_stop(struct fy_loop *loop);
+/* Adds a timer to loop that stops it gracefully once a stop is asked, and
+ * samples the process's CPU time into proc (if not NULL) once a second.
+ * Free it with fy_mpm_unwatch_stop(). */
+struct event *fy_mpm_watch_stop(struct fy_loop *loop,
+				struct fy_scoreboard_proc *proc);
+void fy_mpm_unwatch_stop(struct event *ev);
 
 #endif

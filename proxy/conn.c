@@ -144,7 +144,8 @@ static void sb_request_begin(struct fy_request *r)
 		 r->site != NULL ? r->site->name : "",
 		 r->conn->local_port);
 	const char *proto = r->head.minor_version == 1 ? "HTTP/1.1" : "HTTP/1.0";
-	fy_scoreboard_request_begin(r->slot, r->conn->client, vhost,
+	/* Apache shows the client's address without the port. */
+	fy_scoreboard_request_begin(r->slot, r->conn->client_ip, vhost,
 				    r->head.request_line,
 				    r->head.request_line_len,
 				    r->head.method != NULL ? proto : "");

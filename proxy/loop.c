@@ -11,6 +11,7 @@
 
 #include "foyer/arena.h"
 #include "foyer/core.h"
+#include "foyer/scoreboard.h"
 #include "proxy.h"
 
 /* How many connections one wake-up of a listener may accept, so that one
@@ -41,6 +42,9 @@ static void set_accepting(struct fy_loop *loop, int on)
 {
 	if (loop->accepting == on)
 		return;
+	/* "accepting: no" on the status page, as Apache's event MPM. */
+	if (loop->sb_proc != NULL && loop->n_listeners > 0)
+		fy_scoreboard_proc_set_accepting(loop->sb_proc, on);
 	for (size_t i = 0; i < loop->n_listeners; i++) {
 		if (on)
 			event_add(&loop->listeners[i].ev, NULL);
