@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct fy_access_log;
+struct fy_cgi_param;
 
 #define FY_CONFIG_MAX_LISTEN 16
 
@@ -29,6 +30,38 @@ struct fy_listen_spec {
 	int line;
 };
 
+/* [pool NAME]: a PHP-FPM pool, one or more backends. */
+struct fy_pool {
+	char *name;
+	char **backends;	/* "unix:/run/php/php8.2-fpm.sock", "10.0.0.7:9000",
+				   "[::1]:9000"; repeatable; at least one */
+	size_t n_backends;
+	char *balance;		/* "round-robin" (default) | "least-conn" */
+	int keep_alive;		/* idle connections kept per child and backend;
+				   default 4; 0 = close after each request */
+	int keep_alive_timeout;	/* seconds an idle backend connection is kept;
+				   default 30 */
+	int max_connections;	/* per backend, across all children (set it to
+				   FPM's pm.max_children); 0 = no limit;
+				   default 0 */
+	int queue_timeout;	/* seconds a request waits for a connection
+				   slot before 503; default 30 */
+	int max_fails;		/* passive health: failures within
+				   fail_timeout that mark a backend down;
+				   default 1; 0 = never */
+	int fail_timeout;	/* seconds; default 10 */
+	int connect_timeout;	/* seconds; default 5 */
+	int send_timeout;	/* seconds; default 60 */
+	int read_timeout;	/* seconds; default 60 */
+	char *spawn;		/* "php-fpm8.2": foyer starts and watches it;
+				   NULL: an external FPM */
+	int spawn_children;	/* managed pool: pm.max_children (static);
+				   default 4 */
+	const char *file;	/* where the section starts */
+	int line;
+	void *runtime;		/* fcgi/pool.c's state, filled at startup */
+};
+
 /* [site NAME]: a virtual host. The first site is the default. */
 struct fy_site {
 	char *name;
@@ -38,6 +71,25 @@ struct fy_site {
 	char **index;	     /* default: index.html index.htm index.php */
 	size_t n_index;
 	char *php;		/* "off" (default) | "fpm:POOL" | "inprocess" */
+	struct fy_pool *pool;	/* php = fpm:POOL, resolved by the check */
+	char **php_extensions;	/* scripts that go to PHP; default ".php" */
+	size_t n_php_extensions;
+	/* php_value.NAME / php_admin_value.NAME / fastcgi_param.NAME, in file
+	 * order; the check composes them into fcgi_params */
+	struct fy_site_param {
+		int kind; /* 0 php_value, 1 php_admin_value, 2 fastcgi_param */
+		char *name;
+		char *value;
+	} *params;
+	size_t n_params;
+	/* what the FastCGI handler sends after the standard variables:
+	 * PHP_VALUE and PHP_ADMIN_VALUE ("name=value" lines joined with
+	 * '\n') and each fastcgi_param; built by fy_config_check */
+	struct fy_cgi_param *fcgi_params;
+	size_t n_fcgi_params;
+	int pass_authorization;	/* send HTTP_AUTHORIZATION; default on */
+	int x_sendfile;		/* honour X-Sendfile/X-Accel-Redirect; off */
+	char *x_sendfile_root;	/* the directory they may name */
 	char *front_controller; /* "/index.php" or NULL */
 	char *access_log;	/* path, or NULL/"off" */
 	char *log_format;	/* default "combined" */
@@ -106,6 +158,9 @@ struct fy_config {
 	char *status_path;	/* default "/server-status"; "off" = NULL */
 	char **status_allow;	/* IPs or CIDRs; default 127.0.0.1 ::1 */
 	size_t n_status_allow;
+
+	struct fy_pool **pools; /* in file order */
+	size_t n_pools;
 
 	struct fy_site **sites; /* in file order; sites[0] is the default */
 	size_t n_sites;
