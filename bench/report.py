@@ -83,7 +83,10 @@ def write_summary(path, run, servers, workloads, agg, elapsed, bugs):
         if idle and idle["idle_n"]:
             ka = f"{fmt_num(idle['idle_held'])}/{fmt_num(idle['idle_n'])} idle held"
             if idle["idle_kb_per_conn"] is not None:
-                ka += f", {idle['idle_kb_per_conn']:.1f} KiB each"
+                # Below the noise of PSS sampling (or preallocated, as
+                # nginx's worker_connections) the growth reads as ~0.
+                kib = idle["idle_kb_per_conn"]
+                ka += f", {kib:.1f} KiB each" if kib >= 0.05 else ", ~0 KiB each"
             if idle["p99_ms"] is not None and idle["rps"]:
                 ka += f", 2nd client p99 {idle['p99_ms']:.2f} ms"
             else:
@@ -157,6 +160,11 @@ def write_chart(out, servers, workloads, agg):
             rows.append(w + " " + " ".join(vals))
         write(os.path.join(out, fname), "\n".join(rows) + "\n")
     ncol = len(names) + 1
+    # gnuplot's default cycle has 8 colours; give every server its own.
+    colours = ["#d62728", "#ff7f0e", "#e6b800", "#8c564b", "#e377c2", "#17becf",
+               "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f", "#000000", "#bcbd22",
+               "#aec7e8", "#98df8a", "#c5b0d5", "#ff9896"]
+    palette = " ".join(colours[i % len(colours)] for i in range(len(names)))
     gp = f"""# gnuplot script written by bench/run; run it in this directory
 set terminal pngcairo size 1600,1100 font ",10"
 set output "chart.png"
@@ -168,14 +176,15 @@ set boxwidth 0.9
 set grid ytics
 set key outside right top
 set datafile missing "NaN"
+colours = "{palette}"
 set title "Requests per second (median; log scale)"
 set logscale y
 set ylabel "req/s"
-plot for [i=2:{ncol}] "chart-rps.dat" using i:xtic(1) title columnheader(i)
+plot for [i=2:{ncol}] "chart-rps.dat" using i:xtic(1) title columnheader(i) lc rgb word(colours, i-1)
 set title "Memory: PSS of the server (+ php-fpm for FPM PHP), MiB"
 unset logscale y
 set ylabel "MiB"
-plot for [i=2:{ncol}] "chart-mem.dat" using i:xtic(1) title columnheader(i)
+plot for [i=2:{ncol}] "chart-mem.dat" using i:xtic(1) title columnheader(i) lc rgb word(colours, i-1)
 unset multiplot
 """
     write(os.path.join(out, "chart.gp"), gp)
