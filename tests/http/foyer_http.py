@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import time
 from email.utils import parsedate_to_datetime
@@ -34,6 +35,27 @@ IMF_FIXDATE = re.compile(
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 IO_TIMEOUT = 5.0
+
+# How the server runs: "single" is foyer -X (one process); the others are
+# the master with that MPM under -D FOREGROUND.
+MODES = ("single", "prefork", "worker", "event")
+MPMS = MODES[1:]
+
+# Small process models, so that every test stays quick under each MPM.
+MPM_SETTINGS = {
+    "prefork": {"StartServers": 2, "MinSpareServers": 1,
+                "MaxSpareServers": 3, "MaxRequestWorkers": 16},
+    "worker": {"StartServers": 2, "ServerLimit": 2, "ThreadsPerChild": 4,
+               "MaxRequestWorkers": 8, "MinSpareThreads": 1,
+               "MaxSpareThreads": 8},
+    "event": {"StartServers": 2, "ServerLimit": 2, "ThreadsPerChild": 4,
+              "MaxRequestWorkers": 8, "MinSpareThreads": 1,
+              "MaxSpareThreads": 8},
+}
+
+# Who the children become when the tests run as root.
+CHILD_USER = "nobody"
+CHILD_GROUP = "nogroup"
 
 
 def free_port():
@@ -82,6 +104,75 @@ def poll(predicate, timeout=IO_TIMEOUT, interval=0.05):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def proc_stat(pid):
+    """(state, ppid, starttime) of a process from /proc/PID/stat, or None
+    once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # the command name may hold spaces and parentheses: split after the last
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def children_of(pid):
+    """The live (not zombie) processes whose parent is pid."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_stat(int(name))
+        if st and st[1] == pid and st[0] != "Z":
+            out.append(int(name))
+    return sorted(out)
+
+
+def proc_ids(pid):
+    """{"Uid": [real, effective, saved, fs], "Gid": [...]} of a process."""
+    ids = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("Uid", "Gid"):
+                ids[key] = [int(v) for v in value.split()]
+    return ids
+
+
+def fd_count_of(pid):
+    """Open descriptors of a process, None once it is gone."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def gone(pid, starttime):
+    """True when the process that had this start time no longer runs (it
+    exited, is a zombie, or the pid now belongs to another process)."""
+    st = proc_stat(pid)
+    return st is None or st[0] == "Z" or st[2] != starttime
+
+
+def open_to_others(path):
+    """Lets an unprivileged child reach path: o+x on every folder above it,
+    o+rx on folders and o+r on files below it."""
+    path = Path(path).resolve()
+    for parent in path.parents:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
+    for top, dirs, files in os.walk(path):
+        for name in [top] + [os.path.join(top, f) for f in files]:
+            st = os.lstat(name)
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            extra = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(st.st_mode) else 0)
+            if st.st_mode & extra != extra:
+                os.chmod(name, stat.S_IMODE(st.st_mode) | extra)
 
 
 class Response:
@@ -247,7 +338,14 @@ class Server:
     """A foyer process with its own config, logs and document roots under
     workdir. Start with start(); stop() checks that it ended well."""
 
-    def __init__(self, workdir, server=None, sites=None, files=None, extra=""):
+    def __init__(self, workdir, server=None, sites=None, files=None, extra="",
+                 mode="single", mpm=None):
+        """mode: one of MODES. mpm: directives for the MPM's section, over
+        MPM_SETTINGS (ignored in single mode)."""
+        assert mode in MODES, mode
+        self.mode = mode
+        self.mpm_settings = dict(MPM_SETTINGS.get(mode, {}))
+        self.mpm_settings.update(mpm or {})
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.root = self.dir / "www"
@@ -264,12 +362,22 @@ class Server:
             "log_level": "info",
             "pid_file": str(self.pid_file),
         }
+        if self.forked:
+            self.settings["mpm"] = mode
+            if os.geteuid() == 0:
+                self.settings["user"] = CHILD_USER
+                self.settings["group"] = CHILD_GROUP
         self.settings.update(server or {})
         self.sites = sites if sites is not None else [("default", {})]
         self.extra = extra
         self.proc = None
         self.stderr_file = None
+        self.known_children = {}  # pid -> start time, of every child seen
         self.write_config(free_port())
+
+    @property
+    def forked(self):
+        return self.mode != "single"
 
     def write_config(self, port):
         self.port = port
@@ -281,6 +389,8 @@ class Server:
                 conf["access_log"] = str(self.access_log_path)
             conf.update(site)
             text += "\n" + ini_section(f"site {name}", conf)
+        if self.forked:
+            text += "\n" + ini_section(self.mode, self.mpm_settings)
         self.config_text = text + self.extra
         self.config_path.write_text(self.config_text)
 
@@ -297,12 +407,19 @@ class Server:
             self.write_config(free_port())
         raise AssertionError("no free port after retries\n" + self.diagnostics())
 
+    def command(self):
+        if self.forked:
+            return [FOYER_BIN, "-D", "FOREGROUND", "-f", str(self.config_path)]
+        return [FOYER_BIN, "-X", "-f", str(self.config_path)]
+
     def _start_once(self):
         if self.stderr_file:
             self.stderr_file.close()
+        if self.forked and os.geteuid() == 0:
+            open_to_others(self.dir)
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [FOYER_BIN, "-X", "-f", str(self.config_path)],
+            self.command(),
             stdin=subprocess.DEVNULL,
             stdout=self.stderr_file,
             stderr=self.stderr_file,
@@ -318,11 +435,108 @@ class Server:
                     + self.diagnostics()
                 )
             if self.listening():
+                if self.forked:
+                    self.wait_ready(deadline)
                 return True
             time.sleep(0.05)
         self.proc.kill()
         self.proc.wait()
         raise AssertionError("foyer did not accept connections\n" + self.diagnostics())
+
+    def start_servers(self):
+        """How many children the master starts with (Apache's clamping)."""
+        m = {k.lower(): v for k, v in self.mpm_settings.items()}
+        if self.mode == "prefork":
+            return max(1, min(int(m.get("startservers", 5)),
+                              int(m.get("maxrequestworkers", 256))))
+        tpc = int(m.get("threadsperchild", 25))
+        limit = min(int(m.get("maxrequestworkers", 400)) // tpc,
+                    int(m.get("serverlimit", 16)))
+        return max(1, min(int(m.get("startservers", 3)), limit))
+
+    def wait_ready(self, deadline):
+        """Waits until the first children run (as the configured user when
+        started as root) and a request is answered; then empties the
+        access log so that tests see only their own requests."""
+        want = self.start_servers()
+        drop = os.geteuid() == 0 and self.settings.get("user") != "root"
+
+        def children_up():
+            kids = self.children()
+            if len(kids) < want:
+                return False
+            try:
+                return not drop or all(proc_ids(k)["Uid"][0] != 0 for k in kids)
+            except FileNotFoundError:
+                return False
+
+        if not poll(children_up, max(0.1, deadline - time.monotonic())):
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(
+                f"foyer did not start {want} children\n" + self.diagnostics())
+        status = self.settings_status_path()
+        try:
+            with self.connect(START_TIMEOUT) as c:
+                c.send(f"GET {status}?auto HTTP/1.1\r\nHost: localhost\r\n"
+                       "Connection: close\r\n\r\n")
+                c.read_response()
+        except (OSError, EOFError) as e:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(
+                f"foyer did not answer: {e!r}\n" + self.diagnostics())
+        log = self.first_access_log()
+        if log is not None:
+            # the line is written after the response: wait for it
+            poll(lambda: _read_text(log).endswith("\n"), IO_TIMEOUT)
+            if log.exists():
+                os.truncate(log, 0)
+
+    def settings_status_path(self):
+        """[status] path from the extra config text, or the default."""
+        section = None
+        for line in self.extra.splitlines():
+            line = line.strip()
+            if line.startswith("["):
+                section = line.strip("[]").strip().lower()
+                continue
+            key, _, value = line.partition("=")
+            if section == "status" and key.strip().lower() == "path":
+                return value.split(";")[0].strip()
+        return "/server-status"
+
+    def first_access_log(self):
+        """The access log of the default site (the first one), which logs
+        the readiness request; None when unknown or off."""
+        if "include" in self.settings:
+            return None  # included sites come first: one of them answers
+        value = self.sites[0][1].get("access_log", str(self.access_log_path))
+        if value in (False, "off", None):
+            return None
+        p = Path(value)
+        return p if p.is_absolute() else self.dir / p
+
+    def children(self):
+        """The master's live children now (none in single mode); each is
+        remembered with its start time, so stop() can wait for it."""
+        if not self.forked or self.proc is None:
+            return []
+        kids = children_of(self.proc.pid)
+        for k in kids:
+            st = proc_stat(k)
+            if st:
+                self.known_children.setdefault(k, st[2])
+        return kids
+
+    def child_fd_counts(self):
+        """{pid: open descriptors} of every live child."""
+        counts = {}
+        for k in self.children():
+            n = fd_count_of(k)
+            if n is not None:
+                counts[k] = n
+        return counts
 
     def listening(self):
         """True once this process (not some other one that took the port)
@@ -357,6 +571,14 @@ class Server:
 
     def stderr(self):
         return _read_text(self.stderr_path)
+
+    def wait_children_gone(self, timeout=STOP_TIMEOUT):
+        """Waits until every child ever seen has exited; returns those
+        still running after timeout."""
+        def left():
+            return [p for p, t in self.known_children.items() if not gone(p, t)]
+        poll(lambda: not left(), timeout)
+        return left()
 
     def error_log(self):
         return _read_text(self.error_log_path)
@@ -414,6 +636,7 @@ class Server:
         if self.proc is None or self.stderr_file.closed:
             return
         proc = self.proc
+        self.children()  # remember who runs now, to wait for them too
         if proc.poll() is None:
             proc.send_signal(sig)
             try:
@@ -426,7 +649,11 @@ class Server:
                     f"foyer did not stop within {STOP_TIMEOUT}s of signal {sig}\n"
                     + self.diagnostics()
                 )
+        left = self.wait_children_gone()
         self.stderr_file.close()
+        assert not left, (
+            f"children {left} still run after the master exited\n"
+            + self.diagnostics())
         err = self.stderr()
         for mark in SANITIZER_MARKS:
             assert mark not in err, f"sanitizer report in stderr:\n{err}"
