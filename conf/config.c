@@ -16,10 +16,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <ini.h>
 
+#include "foyer/cgi.h"
 #include "foyer/config.h"
 #include "foyer/core.h"
 #include "foyer/log.h"
@@ -27,11 +29,14 @@
 
 #define CONF_MAX_ERRORS	       25
 #define CONF_MAX_INCLUDE_DEPTH 16
+/* sun_path's size, the NUL included */
+#define CONF_UNIX_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 
 enum conf_section {
 	SEC_NONE,    /* before the first section header of the main file */
 	SEC_SERVER,  /* [server] */
 	SEC_SITE,    /* [site NAME] */
+	SEC_POOL,    /* [pool NAME] */
 	SEC_PREFORK, /* [prefork] */
 	SEC_WORKER,  /* [worker] */
 	SEC_EVENT,   /* [event] */
@@ -55,6 +60,9 @@ enum conf_type {
 	CT_URI_PATH,  /* char *, must start with '/' */
 	CT_POSITIVE,  /* double, a decimal number above 0 */
 	CT_ADDRS,     /* char ** list of IPs or CIDRs at offset, count */
+	CT_BACKEND,   /* char ** list of unix:PATH, HOST:PORT, [IPV6]:PORT */
+	CT_PROGRAM,   /* char *, a program name, or a path if it has a '/' */
+	CT_EXTENSIONS, /* char ** list of ".ext" words at offset, count */
 	CT_INCLUDE,   /* not a field: a glob of files read at that point */
 };
 
@@ -88,6 +96,8 @@ struct conf_key {
 
 static const char *const mpm_choices[] = {"prefork", "worker", "event", NULL};
 static const char *const tokens_choices[] = {"full", "prod", NULL};
+static const char *const balance_choices[] = {"round-robin", "least-conn",
+					      NULL};
 
 #define SERVER(key, field, type, def, min, max, choices, flags)                \
 	{                                                                      \
@@ -105,6 +115,14 @@ static const char *const tokens_choices[] = {"full", "prod", NULL};
 		    offsetof(struct fy_site, count), def, 0, 0, NULL,          \
 		    (flags) | CK_REPEAT, 0                                     \
 	}
+
+#define POOL(key, field, type, def, min, max, choices, flags)                  \
+	{                                                                      \
+		SEC_POOL, key, type, offsetof(struct fy_pool, field), 0, def,  \
+		    min, max, choices, flags, 0                                \
+	}
+#define POOL_INT(key, field, def, min, max)                                    \
+	POOL(key, field, CT_INT, def, min, max, NULL, 0)
 
 /* Apache clamps the MPM numbers with warnings (fy_mpm_check) rather than
  * refusing them, so the loader takes any int and leaves the ranges to it. */
@@ -180,10 +198,33 @@ static const struct conf_key conf_keys[] = {
      offsetof(struct fy_config, n_status_allow), "127.0.0.1 ::1", 0, 0, NULL,
      CK_REPEAT, 0},
 
+    {SEC_POOL, "backend", CT_BACKEND, offsetof(struct fy_pool, backends),
+     offsetof(struct fy_pool, n_backends), NULL, 0, 0, NULL, CK_REPEAT, 0},
+    POOL("balance", balance, CT_ENUM, "round-robin", 0, 0, balance_choices,
+	 0),
+    POOL_INT("keep_alive", keep_alive, "4", 0, 1024),
+    POOL_INT("keep_alive_timeout", keep_alive_timeout, "30", 1, 3600),
+    POOL_INT("max_connections", max_connections, "0", 0, 100000),
+    POOL_INT("queue_timeout", queue_timeout, "30", 1, 3600),
+    POOL_INT("max_fails", max_fails, "1", 0, 1000),
+    POOL_INT("fail_timeout", fail_timeout, "10", 1, 3600),
+    POOL_INT("connect_timeout", connect_timeout, "5", 1, 86400),
+    POOL_INT("send_timeout", send_timeout, "60", 1, 86400),
+    POOL_INT("read_timeout", read_timeout, "60", 1, 86400),
+    POOL("spawn", spawn, CT_PROGRAM, NULL, 0, 0, NULL, 0),
+    POOL_INT("spawn_children", spawn_children, "4", 1, 1024),
+
     SITE_LIST("server_name", server_names, n_server_names, NULL, CK_LOWER),
     SITE("document_root", document_root, CT_PATH, NULL, CK_REQUIRED),
     SITE_LIST("index", index, n_index, "index.html index.htm index.php", 0),
     SITE("php", php, CT_PHP, "off", 0),
+    {SEC_SITE, "php_extensions", CT_EXTENSIONS,
+     offsetof(struct fy_site, php_extensions),
+     offsetof(struct fy_site, n_php_extensions), ".php", 0, 0, NULL, CK_REPEAT,
+     0},
+    SITE("pass_authorization", pass_authorization, CT_BOOL, "on", 0),
+    SITE("x_sendfile", x_sendfile, CT_BOOL, "off", 0),
+    SITE("x_sendfile_root", x_sendfile_root, CT_PATH, NULL, 0),
     SITE("front_controller", front_controller, CT_URI_PATH, NULL, 0),
     SITE("access_log", access_log, CT_PATH, "off", CK_OFF_NULL),
     SITE("log_format", log_format, CT_STRING, "combined", 0),
@@ -198,8 +239,11 @@ struct conf_seen {
 	int line;
 };
 
-struct conf_site_seen {
+/* What a [site] or [pool] section has said so far. params runs parallel
+ * to the site's params (php_value.NAME ...), which repeat by NAME. */
+struct conf_block_seen {
 	struct conf_seen key[CONF_N_KEYS];
+	struct conf_seen *params;
 };
 
 struct conf_loader {
@@ -211,7 +255,8 @@ struct conf_loader {
 	int stopped;
 	struct conf_seen server_seen[CONF_N_KEYS]; /* [server], [status] */
 	struct conf_seen mpm_seen[3][CONF_N_KEYS]; /* prefork, worker, event */
-	struct conf_site_seen *site_seen;	   /* parallel to cfg->sites */
+	struct conf_block_seen *site_seen;	   /* parallel to cfg->sites */
+	struct conf_block_seen *pool_seen;	   /* parallel to cfg->pools */
 	char **names; /* file and directory names, alive until the end */
 	size_t n_names;
 };
@@ -233,6 +278,7 @@ struct conf_frame {
 	ino_t ino;
 	enum conf_section section;
 	size_t site;
+	size_t pool;
 };
 
 struct conf_where {
@@ -321,8 +367,15 @@ static void key_normalise(const char *name, char *out, size_t outlen)
 		out[0] = '\0';
 }
 
-static const struct conf_key *key_lookup(const char *name)
+static int key_allowed(const struct conf_key *k, enum conf_section s);
+
+/* The row for name in section s; if no row of that name is allowed there,
+ * the first row of that name (to say where it belongs); NULL if none.
+ * Names can repeat across sections: keep_alive is [server]'s and [pool]'s. */
+static const struct conf_key *key_lookup(const char *name,
+					 enum conf_section s)
 {
+	const struct conf_key *first = NULL;
 	char want[64], have[64];
 
 	key_normalise(name, want, sizeof(want));
@@ -330,10 +383,14 @@ static const struct conf_key *key_lookup(const char *name)
 		return NULL;
 	for (size_t i = 0; i < CONF_N_KEYS; i++) {
 		key_normalise(conf_keys[i].name, have, sizeof(have));
-		if (strcmp(want, have) == 0)
+		if (strcmp(want, have) != 0)
+			continue;
+		if (key_allowed(&conf_keys[i], s))
 			return &conf_keys[i];
+		if (first == NULL)
+			first = &conf_keys[i];
 	}
-	return NULL;
+	return first;
 }
 
 /* Lexical clean-up of an absolute path: "//" and "/./" collapse and the
@@ -666,6 +723,91 @@ static int addrs_valid(const char *value, char *bad, size_t badlen)
 	return FY_OK;
 }
 
+/* A DNS name (RFC 1123 labels) or, if it is made of digits and dots, an
+ * IPv4 address: "10.0.0.7", "fpm.internal". */
+static int host_valid(const char *host)
+{
+	unsigned char bin[sizeof(struct in_addr)];
+	size_t len = strlen(host);
+	const char *label = host;
+
+	if (len == 0 || len > 253)
+		return 0;
+	if (strspn(host, "0123456789.") == len)
+		return inet_pton(AF_INET, host, bin) == 1;
+	for (const char *p = host;; p++) {
+		if (*p == '.' || *p == '\0') {
+			size_t n = (size_t)(p - label);
+
+			if (n == 0 || n > 63 || label[0] == '-' || p[-1] == '-')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			label = p + 1;
+		} else if (!isalnum((unsigned char)*p) && *p != '-') {
+			return 0;
+		}
+	}
+}
+
+/* "HOST:PORT" or "[IPV6]:PORT". */
+static int backend_inet_valid(const char *s)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+	char host[256];
+	const char *colon;
+	size_t n;
+	int port;
+
+	if (s[0] == '[') {
+		colon = strstr(s, "]:");
+		if (colon == NULL)
+			return 0;
+		n = (size_t)(colon - s - 1);
+		if (n == 0 || n >= INET6_ADDRSTRLEN)
+			return 0;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, bin) == 1 &&
+		       port_parse(colon + 2, &port) == FY_OK;
+	}
+	colon = strchr(s, ':');
+	if (colon == NULL)
+		return 0;
+	n = (size_t)(colon - s);
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	return host_valid(host) && port_parse(colon + 1, &port) == FY_OK;
+}
+
+/* On a bad word of a php_extensions value, copies it into bad and fails:
+ * an extension is '.' and at least one more character, none of them '/'. */
+static int extensions_valid(const char *value, char *bad, size_t badlen)
+{
+	const char *p = value;
+
+	while (*p != '\0') {
+		const char *word;
+		size_t n;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		word = p;
+		while (*p != '\0' && !isspace((unsigned char)*p))
+			p++;
+		n = (size_t)(p - word);
+		if (word[0] != '.' || n < 2 || memchr(word, '/', n) != NULL) {
+			snprintf(bad, badlen, "%.*s", (int)n, word);
+			return FY_ERROR;
+		}
+	}
+	return FY_OK;
+}
+
 static int string_set(char **slot, const char *value, char *msg, size_t msglen)
 {
 	char *copy = strdup(value);
@@ -890,6 +1032,91 @@ static int value_set(const struct conf_key *k, void *obj, const char *name,
 		}
 		return FY_OK;
 	}
+	case CT_BACKEND: {
+		char ***list = (char ***)field;
+		size_t *n = (size_t *)((char *)obj + k->count_offset);
+		char **grown;
+		char *backend;
+
+		if (strncasecmp(value, "unix:", 5) == 0 && value[5] != '\0') {
+			char *path = path_resolve(w->dir, value + 5);
+
+			if (path == NULL ||
+			    asprintf(&backend, "unix:%s", path) < 0)
+				backend = NULL;
+			if (path != NULL &&
+			    strlen(path) >= CONF_UNIX_PATH_SIZE) {
+				snprintf(msg, msglen,
+					 "%s = '%s': the socket path %s is "
+					 "longer than %zu bytes",
+					 name, value, path,
+					 CONF_UNIX_PATH_SIZE - 1);
+				free(path);
+				free(backend);
+				return FY_ERROR;
+			}
+			free(path);
+		} else if (backend_inet_valid(value)) {
+			backend = strdup(value);
+		} else {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected unix:/PATH, HOST:PORT "
+				 "(an IPv4 address or a host name) or "
+				 "[IPV6]:PORT, port 1-65535",
+				 name, value);
+			return FY_ERROR;
+		}
+		grown = backend ? realloc(*list, (*n + 1) * sizeof(**list))
+				: NULL;
+		if (grown == NULL) {
+			free(backend);
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		*list = grown;
+		(*list)[(*n)++] = backend;
+		return FY_OK;
+	}
+	case CT_PROGRAM: {
+		char *p;
+
+		if (strpbrk(value, " \t") != NULL) {
+			snprintf(msg, msglen,
+				 "%s = '%s': expected a program name or path, "
+				 "without arguments",
+				 name, value);
+			return FY_ERROR;
+		}
+		/* a bare name is looked up at start-up; a path is a path */
+		if (strchr(value, '/') == NULL)
+			return string_set((char **)field, value, msg, msglen);
+		p = path_resolve(w->dir, value);
+		if (p == NULL) {
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		free(*(char **)field);
+		*(char **)field = p;
+		return FY_OK;
+	}
+	case CT_EXTENSIONS: {
+		char bad[64];
+
+		if (extensions_valid(value, bad, sizeof(bad)) != FY_OK) {
+			snprintf(msg, msglen,
+				 "%s: '%s' is not a file extension: expected "
+				 "words like .php or .phtml",
+				 name, bad);
+			return FY_ERROR;
+		}
+		if (list_append((char ***)field,
+				(size_t *)((char *)obj + k->count_offset),
+				value, 0) != FY_OK) {
+			snprintf(msg, msglen, "out of memory");
+			return FY_ERROR;
+		}
+		return FY_OK;
+	}
 	case CT_INCLUDE:
 		break;
 	}
@@ -992,6 +1219,7 @@ static void include_file(struct conf_frame *f, const char *path)
 	    .ino = st.st_ino,
 	    .section = f->section,
 	    .site = f->site,
+	    .pool = f->pool,
 	};
 	free(dir);
 	if (child.file == NULL || child.dir == NULL)
@@ -1044,6 +1272,17 @@ static void site_free(struct fy_site *s)
 	if (s == NULL)
 		return;
 	free(s->name);
+	for (size_t i = 0; i < s->n_php_extensions; i++)
+		free(s->php_extensions[i]);
+	free(s->php_extensions);
+	for (size_t i = 0; i < s->n_params; i++) {
+		free(s->params[i].name);
+		free(s->params[i].value);
+	}
+	free(s->params);
+	/* one block: the array, then the PHP_VALUE and PHP_ADMIN_VALUE texts */
+	free(s->fcgi_params);
+	free(s->x_sendfile_root);
 	for (size_t i = 0; i < s->n_server_names; i++)
 		free(s->server_names[i]);
 	free(s->server_names);
@@ -1063,7 +1302,7 @@ static int site_add(struct conf_frame *f, const char *name)
 {
 	struct conf_loader *ld = f->ld;
 	struct fy_config *cfg = ld->cfg;
-	struct conf_site_seen *seen;
+	struct conf_block_seen *seen;
 	struct fy_site **sites;
 	struct fy_site *s;
 
@@ -1088,6 +1327,68 @@ static int site_add(struct conf_frame *f, const char *name)
 	memset(&ld->site_seen[cfg->n_sites], 0, sizeof(*seen));
 	cfg->sites[cfg->n_sites++] = s;
 	return FY_OK;
+}
+
+static int pool_find(const struct fy_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_pools; i++)
+		if (strcasecmp(cfg->pools[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void pool_free(struct fy_pool *p)
+{
+	if (p == NULL)
+		return;
+	free(p->name);
+	for (size_t i = 0; i < p->n_backends; i++)
+		free(p->backends[i]);
+	free(p->backends);
+	free(p->balance);
+	free(p->spawn);
+	free((char *)p->file);
+	free(p);
+}
+
+static int pool_add(struct conf_frame *f, const char *name)
+{
+	struct conf_loader *ld = f->ld;
+	struct fy_config *cfg = ld->cfg;
+	struct conf_block_seen *seen;
+	struct fy_pool **pools;
+	struct fy_pool *p;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return FY_ERROR;
+	p->name = strdup(name);
+	p->file = strdup(f->file);
+	p->line = f->line;
+	pools = realloc(cfg->pools, (cfg->n_pools + 1) * sizeof(*pools));
+	if (pools != NULL)
+		cfg->pools = pools;
+	seen = realloc(ld->pool_seen, (cfg->n_pools + 1) * sizeof(*seen));
+	if (seen != NULL)
+		ld->pool_seen = seen;
+	if (p->name == NULL || p->file == NULL || pools == NULL ||
+	    seen == NULL) {
+		pool_free(p);
+		return FY_ERROR;
+	}
+	memset(&ld->pool_seen[cfg->n_pools], 0, sizeof(*seen));
+	cfg->pools[cfg->n_pools++] = p;
+	return FY_OK;
+}
+
+/* php = fpm:POOL takes the same characters */
+static int pool_name_valid(const char *name)
+{
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) &&
+		    strchr("-_.", *name) == NULL)
+			return 0;
+	return 1;
 }
 
 static const struct {
@@ -1141,44 +1442,64 @@ static void on_section(struct conf_frame *f, const char *line, size_t len)
 			return;
 		}
 	}
-	if (word_len == 4 && strncasecmp(word, "site", 4) == 0) {
+	if (word_len == 4 && (strncasecmp(word, "site", 4) == 0 ||
+			      strncasecmp(word, "pool", 4) == 0)) {
+		int is_pool = tolower((unsigned char)word[0]) == 'p';
+		const char *kind = is_pool ? "pool" : "site";
 		char name[128];
 
 		if (rest == end || (size_t)(end - rest) >= sizeof(name)) {
 			conf_error(ld, f->file, f->line,
-				   "[site] needs a name: [site NAME]");
+				   "[%s] needs a name: [%s NAME]", kind, kind);
 			return;
 		}
 		for (p = rest; p < end; p++) {
 			if (isspace((unsigned char)*p)) {
 				conf_error(ld, f->file, f->line,
-					   "[site %.*s]: a site name is one "
-					   "word",
-					   (int)(end - rest), rest);
+					   "[%s %.*s]: a %s name is one word",
+					   kind, (int)(end - rest), rest, kind);
 				return;
 			}
 		}
 		snprintf(name, sizeof(name), "%.*s", (int)(end - rest), rest);
-		other = site_find(ld->cfg, name);
-		if (other >= 0) {
-			const struct fy_site *s = ld->cfg->sites[other];
-
+		if (is_pool && !pool_name_valid(name)) {
 			conf_error(ld, f->file, f->line,
-				   "site %s is already defined at %s:%d", name,
-				   s->file, s->line);
+				   "[pool %s]: a pool name is made of letters, "
+				   "digits, '-', '_' and '.'",
+				   name);
 			return;
 		}
-		if (site_add(f, name) != FY_OK) {
+		other = is_pool ? pool_find(ld->cfg, name)
+				: site_find(ld->cfg, name);
+		if (other >= 0) {
+			const char *file = is_pool
+					       ? ld->cfg->pools[other]->file
+					       : ld->cfg->sites[other]->file;
+			int at = is_pool ? ld->cfg->pools[other]->line
+					 : ld->cfg->sites[other]->line;
+
+			conf_error(ld, f->file, f->line,
+				   "%s %s is already defined at %s:%d", kind,
+				   name, file, at);
+			return;
+		}
+		if ((is_pool ? pool_add(f, name) : site_add(f, name)) !=
+		    FY_OK) {
 			conf_error(ld, f->file, f->line, "out of memory");
 			return;
 		}
-		f->section = SEC_SITE;
-		f->site = ld->cfg->n_sites - 1;
+		if (is_pool) {
+			f->section = SEC_POOL;
+			f->pool = ld->cfg->n_pools - 1;
+		} else {
+			f->section = SEC_SITE;
+			f->site = ld->cfg->n_sites - 1;
+		}
 		return;
 	}
 	conf_error(ld, f->file, f->line,
 		   "unknown section [%.*s]: expected [server], [prefork], "
-		   "[worker], [event], [status] or [site NAME]",
+		   "[worker], [event], [status], [site NAME] or [pool NAME]",
 		   (int)(close - line - 1), line + 1);
 }
 
@@ -1287,26 +1608,45 @@ static int key_allowed(const struct conf_key *k, enum conf_section s)
 	}
 }
 
-/* Where k may be written: "[server]", "[worker] and [event]" ... */
+static void homes_add(const char **names, size_t *n, size_t max,
+		      const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(names[i], name) == 0)
+			return;
+	if (*n < max)
+		names[(*n)++] = name;
+}
+
+/* Where a key of k's name may be written: "[server]", "[worker] and
+ * [event]", "[server] and [pool NAME]" ... */
 static void key_home(const struct conf_key *k, char *out, size_t outlen)
 {
-	const char *names[4];
+	const char *names[8];
+	char want[64], have[64];
 	size_t n = 0, pos = 0;
 
-	if (k->section == SEC_SITE) {
-		snprintf(out, outlen, "[site NAME]");
-		return;
+	key_normalise(k->name, want, sizeof(want));
+	for (size_t i = 0; i < CONF_N_KEYS; i++) {
+		const struct conf_key *r = &conf_keys[i];
+
+		key_normalise(r->name, have, sizeof(have));
+		if (strcmp(want, have) != 0)
+			continue;
+		if (r->section == SEC_SITE)
+			homes_add(names, &n, FY_ARRAY_SIZE(names), "site NAME");
+		else if (r->section == SEC_POOL)
+			homes_add(names, &n, FY_ARRAY_SIZE(names), "pool NAME");
+		else if (r->section == SEC_STATUS)
+			homes_add(names, &n, FY_ARRAY_SIZE(names), "status");
+		else if (r->section == SEC_SERVER)
+			homes_add(names, &n, FY_ARRAY_SIZE(names), "server");
+		for (int m = 0; m < 3; m++)
+			if ((r->section == SEC_MPM && (r->mpms & (1u << m))) ||
+			    (r->flags & CK_IN_MPM))
+				homes_add(names, &n, FY_ARRAY_SIZE(names),
+					  mpm_names[m]);
 	}
-	if (k->section == SEC_STATUS) {
-		snprintf(out, outlen, "[status]");
-		return;
-	}
-	if (k->section == SEC_SERVER)
-		names[n++] = "server";
-	for (int m = 0; m < 3; m++)
-		if ((k->section == SEC_MPM && (k->mpms & (1u << m))) ||
-		    (k->flags & CK_IN_MPM))
-			names[n++] = mpm_names[m];
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		out_append(out, outlen, &pos, "%s[%s]",
@@ -1324,6 +1664,9 @@ static const char *section_name(const struct conf_frame *f, char *out,
 	if (f->section == SEC_SITE)
 		snprintf(out, outlen, "[site %s]",
 			 f->ld->cfg->sites[f->site]->name);
+	else if (f->section == SEC_POOL)
+		snprintf(out, outlen, "[pool %s]",
+			 f->ld->cfg->pools[f->pool]->name);
 	else if (m >= 0)
 		snprintf(out, outlen, "[%s]", mpm_names[m]);
 	else if (f->section == SEC_STATUS)
@@ -1331,6 +1674,165 @@ static const char *section_name(const struct conf_frame *f, char *out,
 	else
 		snprintf(out, outlen, "[server]");
 	return out;
+}
+
+/* "value" without its surrounding quotes, allocated. */
+static char *value_unquote(const char *value)
+{
+	size_t vlen = strlen(value);
+
+	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
+		return strndup(value + 1, vlen - 2);
+	return strdup(value);
+}
+
+static const char *const param_prefixes[] = {"php_value", "php_admin_value",
+					     "fastcgi_param"};
+
+/* The kind of a prefixed key (0 php_value.NAME, 1 php_admin_value.NAME,
+ * 2 fastcgi_param.NAME) with *pname set to NAME, or -1. Only the prefix is
+ * spelled freely: PHP's ini names are case- and '_'-sensitive, and FastCGI
+ * names are compared exactly by PHP-FPM. */
+static int param_kind(const char *name, const char **pname)
+{
+	const char *dot = strchr(name, '.');
+	char prefix[64], want[64];
+
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(prefix))
+		return -1;
+	memcpy(prefix, name, (size_t)(dot - name));
+	prefix[dot - name] = '\0';
+	key_normalise(prefix, prefix, sizeof(prefix));
+	for (int i = 0; i < (int)FY_ARRAY_SIZE(param_prefixes); i++) {
+		key_normalise(param_prefixes[i], want, sizeof(want));
+		if (strcmp(prefix, want) == 0) {
+			*pname = dot + 1;
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* php_value.NAME, php_admin_value.NAME, fastcgi_param.NAME = VALUE (the
+ * quotes already gone): checked, then appended to the site's params. */
+static void param_add(struct conf_frame *f, const char *name, int kind,
+		      const char *pname, const char *value)
+{
+	struct conf_loader *ld = f->ld;
+	struct conf_block_seen *seen;
+	struct fy_site_param *grown;
+	struct conf_seen *grown_seen;
+	struct fy_site *s;
+	char where[160];
+	size_t n;
+
+	if (f->section != SEC_SITE) {
+		if (f->section == SEC_NONE)
+			conf_error(ld, f->file, f->line,
+				   "'%s' outside any section: it belongs in "
+				   "[site NAME]",
+				   name);
+		else
+			conf_error(ld, f->file, f->line,
+				   "'%s' is not allowed in %s: it belongs in "
+				   "[site NAME]",
+				   name, section_name(f, where, sizeof(where)));
+		return;
+	}
+	if (pname[0] == '\0' ||
+	    strspn(pname, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			  "0123456789_.-") != strlen(pname)) {
+		conf_error(ld, f->file, f->line,
+			   "'%s': expected %s.NAME = VALUE, NAME made of "
+			   "letters, digits, '_', '.' and '-'",
+			   name, param_prefixes[kind]);
+		return;
+	}
+	if (kind == 2 && (strcasecmp(pname, "PHP_VALUE") == 0 ||
+			  strcasecmp(pname, "PHP_ADMIN_VALUE") == 0)) {
+		conf_error(ld, f->file, f->line,
+			   "'%s': PHP settings are not sent this way: write "
+			   "%s.NAME = VALUE, one line per setting",
+			   name,
+			   strcasecmp(pname, "PHP_VALUE") == 0
+			       ? "php_value"
+			       : "php_admin_value");
+		return;
+	}
+	/* PHP-FPM would read the request body from the file it names */
+	if (kind == 2 && strcasecmp(pname, "REQUEST_BODY_FILE") == 0) {
+		conf_error(ld, f->file, f->line,
+			   "'%s' is never allowed: PHP-FPM reads the request "
+			   "body from the file it names",
+			   name);
+		return;
+	}
+	/* PHP_VALUE is an ini text where CR and LF end a setting: one in a
+	 * value would smuggle in another */
+	for (const char *c = value; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 && *c != '\t') {
+			conf_error(ld, f->file, f->line,
+				   "'%s': the value may not contain a line "
+				   "break or a control character",
+				   name);
+			return;
+		}
+	}
+
+	s = ld->cfg->sites[f->site];
+	seen = &ld->site_seen[f->site];
+	for (size_t i = 0; i < s->n_params; i++) {
+		if (s->params[i].kind == kind &&
+		    strcmp(s->params[i].name, pname) == 0) {
+			conf_error(ld, f->file, f->line,
+				   "'%s' is already set at %s:%d", name,
+				   seen->params[i].file, seen->params[i].line);
+			return;
+		}
+	}
+	n = s->n_params;
+	grown = realloc(s->params, (n + 1) * sizeof(*grown));
+	if (grown != NULL)
+		s->params = grown;
+	grown_seen = realloc(seen->params, (n + 1) * sizeof(*grown_seen));
+	if (grown_seen != NULL)
+		seen->params = grown_seen;
+	if (grown == NULL || grown_seen == NULL) {
+		conf_error(ld, f->file, f->line, "out of memory");
+		return;
+	}
+	s->params[n].kind = kind;
+	s->params[n].name = strdup(pname);
+	s->params[n].value = strdup(value);
+	if (s->params[n].name == NULL || s->params[n].value == NULL) {
+		free(s->params[n].name);
+		free(s->params[n].value);
+		conf_error(ld, f->file, f->line, "out of memory");
+		return;
+	}
+	seen->params[n] = (struct conf_seen){f->file, f->line};
+	s->n_params = n + 1;
+}
+
+/* Apache's php_flag and php_admin_flag are values in PHP_VALUE's ini
+ * text, so they have no key of their own: say which one to use. */
+static const char *flag_hint(const char *name)
+{
+	const char *dot = strchr(name, '.');
+	char prefix[64];
+
+	if (dot == NULL || (size_t)(dot - name) >= sizeof(prefix))
+		return "";
+	memcpy(prefix, name, (size_t)(dot - name));
+	prefix[dot - name] = '\0';
+	key_normalise(prefix, prefix, sizeof(prefix));
+	if (strcmp(prefix, "phpflag") == 0)
+		return ": a flag is a value here, write php_value.NAME = on "
+		       "(or off)";
+	if (strcmp(prefix, "phpadminflag") == 0)
+		return ": a flag is a value here, write php_admin_value.NAME = "
+		       "on (or off)";
+	return "";
 }
 
 static int on_key(void *user, const char *section, const char *name,
@@ -1342,10 +1844,11 @@ static int on_key(void *user, const char *section, const char *name,
 	struct conf_seen *seen;
 	struct conf_where w = {f->file, f->dir, f->line};
 	char msg[512], where[160], want[128];
+	const char *pname;
 	char *v;
-	size_t vlen;
 	size_t row;
 	void *obj;
+	int kind;
 
 	(void)section; /* sections are tracked by on_read_line */
 	if (ld->stopped || f->section == SEC_BROKEN)
@@ -1354,7 +1857,17 @@ static int on_key(void *user, const char *section, const char *name,
 		conf_error(ld, f->file, f->line, "missing key before '='");
 		return 1;
 	}
-	k = key_lookup(name);
+	kind = param_kind(name, &pname);
+	if (kind >= 0) {
+		v = value_unquote(value);
+		if (v == NULL)
+			conf_error(ld, f->file, f->line, "out of memory");
+		else
+			param_add(f, name, kind, pname, v);
+		free(v);
+		return 1;
+	}
+	k = key_lookup(name, f->section);
 	if (k == NULL) {
 		if (f->section == SEC_NONE)
 			conf_error(ld, f->file, f->line,
@@ -1362,8 +1875,9 @@ static int on_key(void *user, const char *section, const char *name,
 				   name);
 		else
 			conf_error(ld, f->file, f->line,
-				   "unknown key '%s' in %s", name,
-				   section_name(f, where, sizeof(where)));
+				   "unknown key '%s' in %s%s", name,
+				   section_name(f, where, sizeof(where)),
+				   flag_hint(name));
 		return 1;
 	}
 	if (!key_allowed(k, f->section)) {
@@ -1386,11 +1900,7 @@ static int on_key(void *user, const char *section, const char *name,
 		return 1;
 	}
 
-	vlen = strlen(value);
-	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"')
-		v = strndup(value + 1, vlen - 2);
-	else
-		v = strdup(value);
+	v = value_unquote(value);
 	if (v == NULL) {
 		conf_error(ld, f->file, f->line, "out of memory");
 		return 1;
@@ -1415,6 +1925,9 @@ static int on_key(void *user, const char *section, const char *name,
 
 		obj = mpm_of(ld->cfg, m);
 		seen = &ld->mpm_seen[m][row];
+	} else if (k->section == SEC_POOL) {
+		obj = ld->cfg->pools[f->pool];
+		seen = &ld->pool_seen[f->pool].key[row];
 	} else {
 		obj = ld->cfg->sites[f->site];
 		seen = &ld->site_seen[f->site].key[row];
@@ -1438,13 +1951,34 @@ static void conf_read_frame(struct conf_frame *f)
 		conf_error(f->ld, f->file, 0, "out of memory");
 }
 
+static const struct conf_seen *row_seen(const struct conf_seen *seen,
+					const char *key, enum conf_section s)
+{
+	return &seen[key_lookup(key, s) - conf_keys];
+}
+
+/* spawn starts a PHP-FPM and makes its socket the pool's only backend, so
+ * a backend written next to it would be a second, unrelated one. */
+static void pool_spawn_check(struct conf_loader *ld, const struct fy_pool *p,
+			     const struct conf_seen *seen)
+{
+	const struct conf_seen *spawn = row_seen(seen, "spawn", SEC_POOL);
+	const struct conf_seen *backend = row_seen(seen, "backend", SEC_POOL);
+
+	if (spawn->file == NULL || backend->file == NULL)
+		return;
+	conf_error(ld, backend->file, backend->line,
+		   "pool %s: backend cannot be combined with spawn (%s:%d), "
+		   "which starts PHP-FPM itself and uses its socket",
+		   p->name, spawn->file, spawn->line);
+}
+
+/* Fills what section did not say. file and line are where the section
+ * starts (line 0 for [server] and [status]); site names a [site]. */
 static void defaults_apply(struct conf_loader *ld, void *obj,
 			   enum conf_section section, struct conf_seen *seen,
-			   const struct fy_site *site)
+			   const char *file, int line, const char *site)
 {
-	struct fy_config *cfg = ld->cfg;
-	const char *file = site ? site->file : cfg->file;
-	int line = site ? site->line : 0;
 	struct conf_where w = {file, "/", line};
 	char msg[512];
 
@@ -1455,7 +1989,7 @@ static void defaults_apply(struct conf_loader *ld, void *obj,
 			continue;
 		if (k->flags & CK_REQUIRED) {
 			conf_error(ld, file, line, "site %s: %s is required",
-				   site ? site->name : "?", k->name);
+				   site ? site : "?", k->name);
 			continue;
 		}
 		if (k->def == NULL)
@@ -1502,19 +2036,33 @@ static struct fy_config *conf_load(const char *name, const char *text,
 		conf_read_frame(&top);
 		if (!ld.stopped) {
 			defaults_apply(&ld, ld.cfg, SEC_SERVER, ld.server_seen,
-				       NULL);
+				       ld.cfg->file, 0, NULL);
 			defaults_apply(&ld, ld.cfg, SEC_STATUS, ld.server_seen,
-				       NULL);
-			for (size_t i = 0; i < ld.cfg->n_sites; i++)
-				defaults_apply(&ld, ld.cfg->sites[i], SEC_SITE,
-					       ld.site_seen[i].key,
-					       ld.cfg->sites[i]);
+				       ld.cfg->file, 0, NULL);
+			for (size_t i = 0; i < ld.cfg->n_pools; i++) {
+				struct fy_pool *p = ld.cfg->pools[i];
+
+				pool_spawn_check(&ld, p, ld.pool_seen[i].key);
+				defaults_apply(&ld, p, SEC_POOL,
+					       ld.pool_seen[i].key, p->file,
+					       p->line, NULL);
+			}
+			for (size_t i = 0; i < ld.cfg->n_sites; i++) {
+				struct fy_site *s = ld.cfg->sites[i];
+
+				defaults_apply(&ld, s, SEC_SITE,
+					       ld.site_seen[i].key, s->file,
+					       s->line, s->name);
+			}
 		}
 	}
 	for (size_t i = 0; i < ld.n_names; i++)
 		free(ld.names[i]);
 	free(ld.names);
+	for (size_t i = 0; ld.cfg != NULL && i < ld.cfg->n_sites; i++)
+		free(ld.site_seen[i].params);
 	free(ld.site_seen);
+	free(ld.pool_seen);
 	if (ld.n_errors > 0) {
 		fy_config_free(ld.cfg);
 		return NULL;
@@ -1567,6 +2115,87 @@ struct fy_mpm_config *fy_config_mpm(struct fy_config *cfg)
 	return m < 0 ? NULL : mpm_of(cfg, m);
 }
 
+/*
+ * Composes s->fcgi_params from s->params: PHP_VALUE with every php_value as
+ * "name=value" lines joined by '\n' (only if there is one), PHP_ADMIN_VALUE
+ * likewise, then each fastcgi_param. One allocation holds the array and,
+ * after it, the two joined texts; fastcgi_param entries point into
+ * s->params. Replaces what an earlier check built.
+ */
+static int site_fcgi_params_build(struct fy_site *s)
+{
+	static const char *const names[2] = {"PHP_VALUE", "PHP_ADMIN_VALUE"};
+	size_t text_len[2] = {0, 0};
+	size_t n_php[2] = {0, 0};
+	struct fy_cgi_param *out;
+	size_t n = 0;
+	char *text;
+
+	free(s->fcgi_params);
+	s->fcgi_params = NULL;
+	s->n_fcgi_params = 0;
+	for (size_t i = 0; i < s->n_params; i++) {
+		const struct fy_site_param *p = &s->params[i];
+
+		if (p->kind == 2) {
+			n++;
+			continue;
+		}
+		text_len[p->kind] += (n_php[p->kind] > 0 ? 1 : 0) +
+				     strlen(p->name) + 1 + strlen(p->value);
+		n_php[p->kind]++;
+	}
+	n += (n_php[0] > 0) + (n_php[1] > 0);
+	if (n == 0)
+		return FY_OK;
+	out = malloc(n * sizeof(*out) + text_len[0] + text_len[1]);
+	if (out == NULL)
+		return FY_ERROR;
+	text = (char *)(out + n);
+	n = 0;
+	for (int kind = 0; kind < 2; kind++) {
+		char *start = text;
+
+		if (n_php[kind] == 0)
+			continue;
+		for (size_t i = 0; i < s->n_params; i++) {
+			const struct fy_site_param *p = &s->params[i];
+			size_t name_len = strlen(p->name);
+			size_t value_len = strlen(p->value);
+
+			if (p->kind != kind)
+				continue;
+			if (text != start)
+				*text++ = '\n';
+			memcpy(text, p->name, name_len);
+			text += name_len;
+			*text++ = '=';
+			memcpy(text, p->value, value_len);
+			text += value_len;
+		}
+		out[n++] = (struct fy_cgi_param){
+		    .name = names[kind],
+		    .name_len = strlen(names[kind]),
+		    .value = start,
+		    .value_len = (size_t)(text - start),
+		};
+	}
+	for (size_t i = 0; i < s->n_params; i++) {
+		const struct fy_site_param *p = &s->params[i];
+
+		if (p->kind == 2)
+			out[n++] = (struct fy_cgi_param){
+			    .name = p->name,
+			    .name_len = strlen(p->name),
+			    .value = p->value,
+			    .value_len = strlen(p->value),
+			};
+	}
+	s->fcgi_params = out;
+	s->n_fcgi_params = n;
+	return FY_OK;
+}
+
 int fy_config_check(struct fy_config *cfg, char *err, size_t errlen, char *warn,
 		    size_t warnlen)
 {
@@ -1591,8 +2220,20 @@ int fy_config_check_restart(struct fy_config *cfg,
 			   cfg->file ? cfg->file : "config");
 		n++;
 	}
+	for (size_t i = 0; i < cfg->n_pools; i++) {
+		const struct fy_pool *p = cfg->pools[i];
+
+		if (p->n_backends > 0 || p->spawn != NULL)
+			continue;
+		out_append(err, errlen, &pos,
+			   "%s:%d: pool %s has no backend: add backend = "
+			   "unix:/PATH or HOST:PORT (or spawn = php-fpm8.2 to "
+			   "have foyer start PHP-FPM)\n",
+			   p->file ? p->file : "config", p->line, p->name);
+		n++;
+	}
 	for (size_t i = 0; i < cfg->n_sites; i++) {
-		const struct fy_site *s = cfg->sites[i];
+		struct fy_site *s = cfg->sites[i];
 		const char *file = s->file ? s->file : "config";
 		struct stat st;
 
@@ -1624,9 +2265,24 @@ int fy_config_check_restart(struct fy_config *cfg,
 				   file, s->line, s->name, s->document_root);
 			n++;
 		}
-		/* the FastCGI client and the in-process module lift these
-		 * when they land */
-		if (s->php != NULL && strcmp(s->php, "off") != 0) {
+		s->pool = NULL;
+		if (s->php != NULL && strncmp(s->php, "fpm:", 4) == 0) {
+			int at = pool_find(cfg, s->php + 4);
+
+			if (at >= 0) {
+				s->pool = cfg->pools[at];
+			} else {
+				out_append(err, errlen, &pos,
+					   "%s:%d: site %s: php = %s: there is "
+					   "no pool %s (add a [pool %s] "
+					   "section)\n",
+					   file, s->line, s->name, s->php,
+					   s->php + 4, s->php + 4);
+				n++;
+			}
+		}
+		/* the in-process module lifts this when it lands */
+		if (s->php != NULL && strcmp(s->php, "inprocess") == 0) {
 			out_append(err, errlen, &pos,
 				   "%s:%d: site %s: php = %s is not supported "
 				   "by this build yet\n",
@@ -1639,6 +2295,31 @@ int fy_config_check_restart(struct fy_config *cfg,
 				   "%s:%d: site %s: front_controller must "
 				   "start with '/'\n",
 				   file, s->line, s->name);
+			n++;
+		}
+		if (s->x_sendfile && s->x_sendfile_root == NULL) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: x_sendfile = on needs "
+				   "x_sendfile_root, the directory whose files "
+				   "responses may name\n",
+				   file, s->line, s->name);
+			n++;
+		} else if (s->x_sendfile && stat(s->x_sendfile_root, &st) != 0) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: x_sendfile_root %s: %s\n",
+				   file, s->line, s->name, s->x_sendfile_root,
+				   strerror(errno));
+			n++;
+		} else if (s->x_sendfile && !S_ISDIR(st.st_mode)) {
+			out_append(err, errlen, &pos,
+				   "%s:%d: site %s: x_sendfile_root %s is not "
+				   "a directory\n",
+				   file, s->line, s->name, s->x_sendfile_root);
+			n++;
+		}
+		if (site_fcgi_params_build(s) != FY_OK) {
+			out_append(err, errlen, &pos, "%s:%d: out of memory\n",
+				   file, s->line);
 			n++;
 		}
 	}
@@ -1704,5 +2385,8 @@ void fy_config_free(struct fy_config *cfg)
 	for (size_t i = 0; i < cfg->n_sites; i++)
 		site_free(cfg->sites[i]);
 	free(cfg->sites);
+	for (size_t i = 0; i < cfg->n_pools; i++)
+		pool_free(cfg->pools[i]);
+	free(cfg->pools);
 	free(cfg);
 }

@@ -318,3 +318,59 @@ def test_bad_status_value_names_file_and_line(tmp_path, line):
     path = write_config(tmp_path, base_config(tmp_path) + f"[status]\n{line}\n")
     r = check(path)
     assert_error_at(r, path, 9)
+
+
+def test_check_fpm_pool_ok(tmp_path):
+    site = (
+        "php = fpm:www\n"
+        "php_extensions = .php .phtml\n"
+        "PHP_Value.memory_limit = 64M\n"
+        "php_admin_value.open_basedir = /tmp\n"
+        "fastcgi_param.APP_ENV = test\n"
+    )
+    pool = (
+        "\n[pool www]\n"
+        "backend = unix:run/php.sock\n"
+        "backend = 127.0.0.1:9000\n"
+        "balance = least-conn\n"
+        "keep_alive = 2\n"
+    )
+    path = write_config(tmp_path, base_config(tmp_path, site_extra=site) + pool)
+    r = check(path)
+    assert r.returncode == 0, r.stderr
+    assert "Syntax OK" in r.stderr
+
+
+def test_check_missing_pool(tmp_path):
+    path = write_config(
+        tmp_path, base_config(tmp_path, site_extra="php = fpm:missing\n")
+    )
+    r = check(path)
+    assert_error_at(r, path, 6)
+    assert (
+        f"{path}:6: site default: php = fpm:missing: there is no pool "
+        "missing"
+    ) in r.stderr, r.stderr
+
+
+def test_check_pool_without_backend(tmp_path):
+    text = base_config(tmp_path, site_extra="php = fpm:www\n")
+    path = write_config(tmp_path, text + "[pool www]\nkeep_alive = 2\n")
+    r = check(path)
+    assert_error_at(r, path, 9)
+    assert "pool www has no backend" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "fastcgi_param.PHP_VALUE = memory_limit=1G",
+        "fastcgi_param.REQUEST_BODY_FILE = /etc/passwd",
+        "php_value.memory-limit! = 1",
+        "x_sendfile = maybe",
+    ],
+)
+def test_check_bad_php_key_names_file_and_line(tmp_path, line):
+    path = write_config(tmp_path, base_config(tmp_path, site_extra=line + "\n"))
+    r = check(path)
+    assert_error_at(r, path, 8)

@@ -2,6 +2,7 @@
  * test_config.c - foyer.ini loading: defaults, every value type, key
  * spelling, errors with file and line, includes, and fy_config_check.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "foyer/cgi.h"
 #include "foyer/config.h"
 #include "foyer/log.h"
 #include "foyer/mpm_config.h"
@@ -126,6 +128,17 @@ static void test_defaults(void **state)
 	assert_string_equal(s->log_format, "combined");
 	assert_int_equal(s->follow_symlinks, 0);
 	assert_null(s->access);
+	assert_null(s->pool);
+	assert_int_equal(s->n_php_extensions, 1);
+	assert_string_equal(s->php_extensions[0], ".php");
+	assert_int_equal(s->n_params, 0);
+	assert_null(s->fcgi_params);
+	assert_int_equal(s->n_fcgi_params, 0);
+	assert_int_equal(s->pass_authorization, 1);
+	assert_int_equal(s->x_sendfile, 0);
+	assert_null(s->x_sendfile_root);
+	assert_int_equal(cfg->n_pools, 0);
+	assert_null(cfg->pools);
 	fy_config_free(cfg);
 }
 
@@ -166,8 +179,33 @@ static void test_every_key(void **state)
 		 "front_controller = /index.php\n"
 		 "access_log = /var/log/foyer/blog.log\n"
 		 "log_format = \"%h %l %u %t \\\"%r\\\" %>s %b\"\n"
-		 "follow_symlinks = yes\n");
+		 "follow_symlinks = yes\n"
+		 "php_extensions = .php .phtml\n"
+		 "php_extensions = .php8\n"
+		 "pass_authorization = off\n"
+		 "x_sendfile = on\n"
+		 "x_sendfile_root = /var/www/private/\n"
+		 "php_value.memory_limit = 256M\n"
+		 "php_admin_value.open_basedir = /var/www\n"
+		 "fastcgi_param.APP_ENV = production\n"
+		 "[pool www]\n"
+		 "backend = unix:/run/php/php8.2-fpm.sock\n"
+		 "backend = 10.0.0.7:9000\n"
+		 "balance = least-conn\n"
+		 "keep_alive = 0\n"
+		 "keep_alive_timeout = 3600\n"
+		 "max_connections = 100000\n"
+		 "queue_timeout = 1\n"
+		 "max_fails = 0\n"
+		 "fail_timeout = 3600\n"
+		 "connect_timeout = 1\n"
+		 "send_timeout = 86400\n"
+		 "read_timeout = 120\n"
+		 "[pool managed]\n"
+		 "spawn = php-fpm8.2\n"
+		 "spawn_children = 1024\n");
 	const struct fy_site *s = cfg->sites[0];
+	const struct fy_pool *p;
 
 	(void)state;
 	assert_string_equal(cfg->mpm, "prefork");
@@ -218,6 +256,53 @@ static void test_every_key(void **state)
 	assert_string_equal(s->access_log, "/var/log/foyer/blog.log");
 	assert_string_equal(s->log_format, "%h %l %u %t \\\"%r\\\" %>s %b");
 	assert_int_equal(s->follow_symlinks, 1);
+	assert_int_equal(s->n_php_extensions, 3);
+	assert_string_equal(s->php_extensions[0], ".php");
+	assert_string_equal(s->php_extensions[1], ".phtml");
+	assert_string_equal(s->php_extensions[2], ".php8");
+	assert_int_equal(s->pass_authorization, 0);
+	assert_int_equal(s->x_sendfile, 1);
+	assert_string_equal(s->x_sendfile_root, "/var/www/private");
+	assert_int_equal(s->n_params, 3);
+	assert_int_equal(s->params[0].kind, 0);
+	assert_string_equal(s->params[0].name, "memory_limit");
+	assert_string_equal(s->params[0].value, "256M");
+	assert_int_equal(s->params[1].kind, 1);
+	assert_string_equal(s->params[1].name, "open_basedir");
+	assert_string_equal(s->params[1].value, "/var/www");
+	assert_int_equal(s->params[2].kind, 2);
+	assert_string_equal(s->params[2].name, "APP_ENV");
+	assert_string_equal(s->params[2].value, "production");
+
+	assert_int_equal(cfg->n_pools, 2);
+	p = cfg->pools[0];
+	assert_string_equal(p->name, "www");
+	assert_string_equal(p->file, "t.ini");
+	assert_int_equal(p->line, 44);
+	assert_int_equal(p->n_backends, 2);
+	assert_string_equal(p->backends[0], "unix:/run/php/php8.2-fpm.sock");
+	assert_string_equal(p->backends[1], "10.0.0.7:9000");
+	assert_string_equal(p->balance, "least-conn");
+	assert_int_equal(p->keep_alive, 0);
+	assert_int_equal(p->keep_alive_timeout, 3600);
+	assert_int_equal(p->max_connections, 100000);
+	assert_int_equal(p->queue_timeout, 1);
+	assert_int_equal(p->max_fails, 0);
+	assert_int_equal(p->fail_timeout, 3600);
+	assert_int_equal(p->connect_timeout, 1);
+	assert_int_equal(p->send_timeout, 86400);
+	assert_int_equal(p->read_timeout, 120);
+	assert_null(p->spawn);
+	assert_null(p->runtime);
+	p = cfg->pools[1];
+	assert_string_equal(p->name, "managed");
+	assert_int_equal(p->line, 57);
+	assert_int_equal(p->n_backends, 0);
+	assert_string_equal(p->spawn, "php-fpm8.2");
+	assert_int_equal(p->spawn_children, 1024);
+	/* the [server] keys of the same names are untouched */
+	assert_int_equal(cfg->keep_alive, 0);
+	assert_int_equal(cfg->keep_alive_timeout, 0);
 	fy_config_free(cfg);
 }
 
@@ -412,7 +497,8 @@ static void test_errors(void **state)
 	(void)state;
 	load_fails("[server]\n[bogus]\nx = 1\n",
 		   "t.ini:2: unknown section [bogus]: expected [server], "
-		   "[prefork], [worker], [event], [status] or [site NAME]");
+		   "[prefork], [worker], [event], [status], [site NAME] or "
+		   "[pool NAME]");
 	load_fails("[server]\nkeepalive_timout = 5\n",
 		   "t.ini:2: unknown key 'keepalive_timout' in [server]");
 	load_fails("[site a]\ndocument_root=/\nfoo = 1\n",
@@ -427,7 +513,7 @@ static void test_errors(void **state)
 		   "belongs in [site NAME]");
 	load_fails("[site a]\ndocument_root = /x\nKeepAlive = on\n",
 		   "t.ini:3: 'KeepAlive' is not allowed in [site a]: it "
-		   "belongs in [server]");
+		   "belongs in [server] and [pool NAME]\n");
 	load_fails("[server]\ntimeout = abc\n",
 		   "t.ini:2: timeout = 'abc': expected a whole number from 1 "
 		   "to 86400");
@@ -762,8 +848,9 @@ static void test_check(void **state)
 		 "t.ini:9: site b: document_root %s/file is not a directory\n",
 		 dir);
 	assert_non_null(strstr(err, want));
-	assert_non_null(strstr(err, "t.ini:11: site c: php = fpm:www is not "
-				    "supported by this build yet\n"));
+	assert_non_null(strstr(err, "t.ini:11: site c: php = fpm:www: there is "
+				    "no pool www (add a [pool www] "
+				    "section)\n"));
 	assert_non_null(strstr(err, "t.ini:14: site d: php = inprocess is "
 				    "not supported by this build yet\n"));
 	assert_non_null(strstr(err, "t.ini:4: listen *:8080 is given twice "
@@ -1097,8 +1184,574 @@ static void test_check_mpm(void **state)
 }
 
 /* The packaged files stay loadable; run from the top of the tree. */
+static void test_pool_defaults(void **state)
+{
+	struct fy_config *cfg = load("[site a]\ndocument_root = /srv/a\n"
+				     "[POOL www]\nbackend = 127.0.0.1:9000\n");
+	const struct fy_pool *p;
+
+	(void)state;
+	assert_int_equal(cfg->n_pools, 1);
+	p = cfg->pools[0];
+	assert_string_equal(p->name, "www");
+	assert_int_equal(p->line, 3);
+	assert_int_equal(p->n_backends, 1);
+	assert_string_equal(p->balance, "round-robin");
+	assert_int_equal(p->keep_alive, 4);
+	assert_int_equal(p->keep_alive_timeout, 30);
+	assert_int_equal(p->max_connections, 0);
+	assert_int_equal(p->queue_timeout, 30);
+	assert_int_equal(p->max_fails, 1);
+	assert_int_equal(p->fail_timeout, 10);
+	assert_int_equal(p->connect_timeout, 5);
+	assert_int_equal(p->send_timeout, 60);
+	assert_int_equal(p->read_timeout, 60);
+	assert_null(p->spawn);
+	assert_int_equal(p->spawn_children, 4);
+	assert_null(p->runtime);
+	/* [server]'s keep_alive keeps its own default */
+	assert_int_equal(cfg->keep_alive, 1);
+	assert_int_equal(cfg->keep_alive_timeout, 5);
+	fy_config_free(cfg);
+}
+
+static void test_pool_ranges(void **state)
+{
+	static const struct {
+		const char *key;
+		int min, max;
+	} ranges[] = {
+	    {"keep_alive", 0, 1024},	   {"keep_alive_timeout", 1, 3600},
+	    {"max_connections", 0, 100000}, {"queue_timeout", 1, 3600},
+	    {"max_fails", 0, 1000},	   {"fail_timeout", 1, 3600},
+	    {"connect_timeout", 1, 86400},  {"send_timeout", 1, 86400},
+	    {"read_timeout", 1, 86400},	   {"spawn_children", 1, 1024},
+	};
+	char text[256], want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		for (int end = 0; end < 2; end++) {
+			int ok = end == 0 ? ranges[i].min : ranges[i].max;
+			int bad = end == 0 ? ranges[i].min - 1
+					   : ranges[i].max + 1;
+			struct fy_config *cfg;
+
+			snprintf(text, sizeof(text),
+				 "[pool p]\nbackend = h:1\n%s = %d\n",
+				 ranges[i].key, ok);
+			cfg = load(text);
+			fy_config_free(cfg);
+			snprintf(text, sizeof(text),
+				 "[pool p]\nbackend = h:1\n%s = %d\n",
+				 ranges[i].key, bad);
+			snprintf(want, sizeof(want),
+				 "t.ini:3: %s = %d: out of range (%d..%d)",
+				 ranges[i].key, bad, ranges[i].min,
+				 ranges[i].max);
+			load_fails(text, want);
+		}
+	}
+	load_fails("[pool p]\nbackend = h:1\nread_timeout = soon\n",
+		   "t.ini:3: read_timeout = 'soon': expected a whole number "
+		   "from 1 to 86400");
+}
+
+static void test_pool_backends(void **state)
+{
+	static const char *const good[][2] = {
+	    {"unix:/run/php/php8.2-fpm.sock", "unix:/run/php/php8.2-fpm.sock"},
+	    {"UNIX:/run//php/./fpm.sock", "unix:/run/php/fpm.sock"},
+	    {"127.0.0.1:9000", "127.0.0.1:9000"},
+	    {"fpm.internal:9000", "fpm.internal:9000"},
+	    {"localhost:1", "localhost:1"},
+	    {"php-1.example.com:65535", "php-1.example.com:65535"},
+	    {"[::1]:9000", "[::1]:9000"},
+	    {"[fd00::7]:9001", "[fd00::7]:9001"},
+	};
+	static const char *const bad[] = {
+	    "9000",	       "unix:",		  "fcgi://127.0.0.1:9000",
+	    "127.0.0.1",       "127.0.0.1:0",	  "127.0.0.1:65536",
+	    "127.0.0.1:",      "127.0.0.1:90x",	  "256.0.0.1:9000",
+	    "127.1:9000",      "::1:9000",	  "[::1]9000",
+	    "[::1]:",	       "[127.0.0.1]:9000", "[]:9000",
+	    ":9000",	       "-fpm:9000",	  "fpm-:9000",
+	    "a..b:9000",       "fpm.:9000",	  "fpm_1:9000",
+	    "host name:9000",  "tcp:9000x",
+	};
+	char text[4400], want[4300], cwd[4096];
+	struct fy_config *cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[pool p]\nbackend = %s\n",
+			 good[i][0]);
+		cfg = load(text);
+		assert_int_equal(cfg->pools[0]->n_backends, 1);
+		assert_string_equal(cfg->pools[0]->backends[0], good[i][1]);
+		fy_config_free(cfg);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[pool p]\nbackend = %s\n",
+			 bad[i]);
+		snprintf(want, sizeof(want),
+			 "t.ini:2: backend = '%s': expected unix:/PATH, "
+			 "HOST:PORT (an IPv4 address or a host name) or "
+			 "[IPV6]:PORT, port 1-65535\n",
+			 bad[i]);
+		load_fails(text, want);
+	}
+	load_fails("[pool p]\nbackend =\n", "t.ini:2: backend: missing value");
+
+	/* a relative socket path is taken from the file's directory */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	cfg = load("[pool p]\nbackend = unix:run/fpm.sock\n"
+		   "backend = unix:../fpm.sock\n");
+	snprintf(want, sizeof(want), "unix:%s/run/fpm.sock", cwd);
+	assert_string_equal(cfg->pools[0]->backends[0], want);
+	snprintf(want, sizeof(want), "unix:%s/../fpm.sock", cwd);
+	assert_string_equal(cfg->pools[0]->backends[1], want);
+	fy_config_free(cfg);
+
+	/* sun_path holds 107 bytes and a NUL */
+	memset(want, 'x', 107);
+	want[0] = '/';
+	want[107] = '\0';
+	snprintf(text, sizeof(text), "[pool p]\nbackend = unix:%s\n", want);
+	cfg = load(text);
+	fy_config_free(cfg);
+	snprintf(text, sizeof(text), "[pool p]\nbackend = unix:%sx\n", want);
+	load_fails(text, "x is longer than 107 bytes\n");
+}
+
+static void test_pool_errors(void **state)
+{
+	char cwd[4096], want[4200];
+	struct fy_config *cfg;
+
+	(void)state;
+	load_fails("[pool www]\nbackend = h:1\n[site a]\ndocument_root = /\n"
+		   "[pool WWW]\nbackend = h:2\n",
+		   "t.ini:5: pool WWW is already defined at t.ini:1\n");
+	/* a pool and a site may share a name */
+	cfg = load("[pool a]\nbackend = h:1\n[site a]\ndocument_root = /\n");
+	fy_config_free(cfg);
+	load_fails("[pool]\n", "t.ini:1: [pool] needs a name: [pool NAME]");
+	load_fails("[pool a b]\n",
+		   "t.ini:1: [pool a b]: a pool name is one word");
+	load_fails("[pool w/w]\n",
+		   "t.ini:1: [pool w/w]: a pool name is made of letters, "
+		   "digits, '-', '_' and '.'");
+	load_fails("[pool p]\nbackend = h:1\nbalance = random\n",
+		   "t.ini:3: balance = 'random': expected round-robin or "
+		   "least-conn");
+	load_fails("[pool p]\nbackend = h:1\nkeep_alive = 2\nkeepalive = 3\n",
+		   "t.ini:4: 'keepalive' is already set at t.ini:3");
+	load_fails("[pool p]\nspawn = php-fpm8.2 -R\n",
+		   "t.ini:2: spawn = 'php-fpm8.2 -R': expected a program name "
+		   "or path, without arguments");
+	load_fails("[pool p]\nspawn = php-fpm8.2\nbackend = h:1\n",
+		   "t.ini:3: pool p: backend cannot be combined with spawn "
+		   "(t.ini:2), which starts PHP-FPM itself and uses its "
+		   "socket\n");
+	load_fails("[pool p]\nbackend = h:1\ndocument_root = /\n",
+		   "t.ini:3: 'document_root' is not allowed in [pool p]: it "
+		   "belongs in [site NAME]");
+	load_fails("[site a]\ndocument_root = /\nbackend = h:1\n",
+		   "t.ini:3: 'backend' is not allowed in [site a]: it belongs "
+		   "in [pool NAME]");
+	load_fails("[pool p]\nbackend = h:1\ntimeout = 5\n",
+		   "t.ini:3: 'timeout' is not allowed in [pool p]: it belongs "
+		   "in [server]");
+	load_fails("[pool p]\nbackend = h:1\nbackends = h:2\n",
+		   "t.ini:3: unknown key 'backends' in [pool p]");
+	load_fails("[event]\nkeep_alive = on\n",
+		   "t.ini:2: 'keep_alive' is not allowed in [event]: it "
+		   "belongs in [server] and [pool NAME]");
+
+	/* Apache-style spelling works in pools too; spawn takes a name or a
+	 * path, relative to the file's directory */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	cfg = load("[pool p]\nSpawn = sbin/php-fpm\nSpawnChildren = 8\n"
+		   "[pool q]\nspawn = /usr/sbin/php-fpm8.2\n"
+		   "[pool r]\nBackEnd = h:1\nKeepAliveTimeout = 9\n");
+	snprintf(want, sizeof(want), "%s/sbin/php-fpm", cwd);
+	assert_string_equal(cfg->pools[0]->spawn, want);
+	assert_int_equal(cfg->pools[0]->spawn_children, 8);
+	assert_string_equal(cfg->pools[1]->spawn, "/usr/sbin/php-fpm8.2");
+	assert_int_equal(cfg->pools[2]->keep_alive_timeout, 9);
+	fy_config_free(cfg);
+}
+
+static void test_pool_include(void **state)
+{
+	char *dir = make_tmpdir();
+	char path[512], want[600];
+	struct fy_config *cfg;
+
+	(void)state;
+	/* keys of an included file continue the includer's [pool] */
+	snprintf(path, sizeof(path), "%s/backends.ini", dir);
+	write_file(path, "backend = unix:fpm.sock\n");
+	snprintf(path, sizeof(path), "%s/foyer.ini", dir);
+	write_file(path, "[pool www]\ninclude = backends.ini\n"
+			 "backend = 10.0.0.1:9000\n");
+	cfg = fy_config_load(path, err, sizeof(err));
+	if (cfg == NULL)
+		print_error("%s", err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->pools[0]->n_backends, 2);
+	snprintf(want, sizeof(want), "unix:%s/fpm.sock", dir);
+	assert_string_equal(cfg->pools[0]->backends[0], want);
+	assert_string_equal(cfg->pools[0]->backends[1], "10.0.0.1:9000");
+	fy_config_free(cfg);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void test_site_php_keys(void **state)
+{
+	char cwd[4096], want[4200];
+	struct fy_config *cfg;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	cfg = load("[site a]\ndocument_root = /\nPHPExtensions = .PHP\n"
+		   "PassAuthorization = no\nXSendfile = yes\n"
+		   "XSendfileRoot = private/./files/\n");
+	assert_int_equal(cfg->sites[0]->n_php_extensions, 1);
+	assert_string_equal(cfg->sites[0]->php_extensions[0], ".PHP");
+	assert_int_equal(cfg->sites[0]->pass_authorization, 0);
+	assert_int_equal(cfg->sites[0]->x_sendfile, 1);
+	snprintf(want, sizeof(want), "%s/private/files", cwd);
+	assert_string_equal(cfg->sites[0]->x_sendfile_root, want);
+	fy_config_free(cfg);
+
+	load_fails("[site a]\ndocument_root = /\nphp_extensions = .php php5\n",
+		   "t.ini:3: php_extensions: 'php5' is not a file extension: "
+		   "expected words like .php or .phtml");
+	load_fails("[site a]\ndocument_root = /\nphp_extensions = .\n",
+		   "t.ini:3: php_extensions: '.' is not a file extension");
+	load_fails("[site a]\ndocument_root = /\nphp_extensions = ./x\n",
+		   "t.ini:3: php_extensions: './x' is not a file extension");
+	load_fails("[site a]\ndocument_root = /\nphp_extensions =\n",
+		   "t.ini:3: php_extensions: missing value");
+	load_fails("[site a]\ndocument_root = /\npass_authorization = maybe\n",
+		   "t.ini:3: pass_authorization = 'maybe': expected on, off");
+	load_fails("[site a]\ndocument_root = /\nx_sendfile = 2\n",
+		   "t.ini:3: x_sendfile = '2': expected on, off");
+	load_fails("[site a]\ndocument_root = /\nx_sendfile_root = /a\n"
+		   "x_sendfile_root = /b\n",
+		   "t.ini:4: 'x_sendfile_root' is already set at t.ini:3");
+}
+
+static void test_site_params(void **state)
+{
+	struct fy_config *cfg;
+	const struct fy_site *s;
+
+	(void)state;
+	/* only the prefix is spelled freely; NAME is kept as written */
+	cfg = load("[site a]\ndocument_root = /\n"
+		   "PHP_Value.memory_limit = 64M\n"
+		   "phpvalue.Error_Reporting = \"E_ALL & ~E_NOTICE\"\n"
+		   "PhpAdminValue.open_basedir = /srv:/tmp\n"
+		   "FASTCGI_PARAM.app-env.v2 = a = b ; c\n"
+		   "fastcgi_param.HTTP_PROXY =\n"
+		   "php_value.memory_limit2 = \"\"\n"
+		   "php_admin_value.memory_limit = 32M\n");
+	s = cfg->sites[0];
+	assert_int_equal(s->n_params, 7);
+	assert_int_equal(s->params[0].kind, 0);
+	assert_string_equal(s->params[0].name, "memory_limit");
+	assert_string_equal(s->params[0].value, "64M");
+	assert_int_equal(s->params[1].kind, 0);
+	assert_string_equal(s->params[1].name, "Error_Reporting");
+	assert_string_equal(s->params[1].value, "E_ALL & ~E_NOTICE");
+	assert_int_equal(s->params[2].kind, 1);
+	assert_string_equal(s->params[2].name, "open_basedir");
+	assert_string_equal(s->params[2].value, "/srv:/tmp");
+	assert_int_equal(s->params[3].kind, 2);
+	assert_string_equal(s->params[3].name, "app-env.v2");
+	/* inih's rule: " ;" starts a comment */
+	assert_string_equal(s->params[3].value, "a = b");
+	/* an empty value is a value: nginx's fastcgi_param HTTP_PROXY "" */
+	assert_string_equal(s->params[4].name, "HTTP_PROXY");
+	assert_string_equal(s->params[4].value, "");
+	assert_string_equal(s->params[5].value, "");
+	/* the same NAME as a php_value and a php_admin_value */
+	assert_int_equal(s->params[6].kind, 1);
+	assert_string_equal(s->params[6].name, "memory_limit");
+	fy_config_free(cfg);
+
+	load_fails("[site a]\ndocument_root = /\nphp_value. = 1\n",
+		   "t.ini:3: 'php_value.': expected php_value.NAME = VALUE, "
+		   "NAME made of letters, digits, '_', '.' and '-'");
+	load_fails("[site a]\ndocument_root = /\nphp_admin_value.a/b = 1\n",
+		   "t.ini:3: 'php_admin_value.a/b': expected "
+		   "php_admin_value.NAME = VALUE");
+	load_fails("[site a]\ndocument_root = /\nfastcgi_param.X$ = 1\n",
+		   "t.ini:3: 'fastcgi_param.X$': expected fastcgi_param.NAME "
+		   "= VALUE");
+	load_fails("[site a]\ndocument_root = /\n"
+		   "fastcgi_param.PHP_VALUE = memory_limit=1G\n",
+		   "t.ini:3: 'fastcgi_param.PHP_VALUE': PHP settings are not "
+		   "sent this way: write php_value.NAME = VALUE, one line per "
+		   "setting\n");
+	load_fails("[site a]\ndocument_root = /\n"
+		   "fastcgi_param.php_admin_value = x=1\n",
+		   "t.ini:3: 'fastcgi_param.php_admin_value': PHP settings are "
+		   "not sent this way: write php_admin_value.NAME = VALUE");
+	load_fails("[site a]\ndocument_root = /\n"
+		   "FastCgiParam.REQUEST_BODY_FILE = /etc/passwd\n",
+		   "t.ini:3: 'FastCgiParam.REQUEST_BODY_FILE' is never allowed: "
+		   "PHP-FPM reads the request body from the file it names\n");
+	load_fails("[site a]\ndocument_root = /\n"
+		   "fastcgi_param.request_body_file = x\n",
+		   "t.ini:3: 'fastcgi_param.request_body_file' is never "
+		   "allowed");
+	/* CR ends an ini line for PHP as LF does */
+	load_fails("[site a]\ndocument_root = /\n"
+		   "php_value.precision = 3\rauto_prepend_file=/tmp/x\n",
+		   "t.ini:3: 'php_value.precision': the value may not contain "
+		   "a line break or a control character\n");
+	load_fails("[site a]\ndocument_root = /\n"
+		   "fastcgi_param.X = a\x01z\n",
+		   "t.ini:3: 'fastcgi_param.X': the value may not contain");
+	load_fails("[site a]\ndocument_root = /\nphp_value.precision = 3\n"
+		   "PHP_VALUE.precision = 4\n",
+		   "t.ini:4: 'PHP_VALUE.precision' is already set at t.ini:3");
+	/* NAME is exact: these are two settings */
+	cfg = load("[site a]\ndocument_root = /\nfastcgi_param.A = 1\n"
+		   "fastcgi_param.a = 2\n");
+	assert_int_equal(cfg->sites[0]->n_params, 2);
+	fy_config_free(cfg);
+	load_fails("[server]\nphp_value.precision = 3\n",
+		   "t.ini:2: 'php_value.precision' is not allowed in [server]: "
+		   "it belongs in [site NAME]");
+	load_fails("[pool p]\nbackend = h:1\nfastcgi_param.X = 1\n",
+		   "t.ini:3: 'fastcgi_param.X' is not allowed in [pool p]: it "
+		   "belongs in [site NAME]");
+	load_fails("php_admin_value.x = 1\n",
+		   "t.ini:1: 'php_admin_value.x' outside any section: it "
+		   "belongs in [site NAME]");
+	load_fails("[site a]\ndocument_root = /\nphp_flag.display_errors = on\n",
+		   "t.ini:3: unknown key 'php_flag.display_errors' in [site a]: "
+		   "a flag is a value here, write php_value.NAME = on (or "
+		   "off)");
+	load_fails("[site a]\ndocument_root = /\nphp_admin_flag.log_errors = 1\n",
+		   "write php_admin_value.NAME = on (or off)");
+	load_fails("[site a]\ndocument_root = /\nphp_values.x = 1\n",
+		   "t.ini:3: unknown key 'php_values.x' in [site a]\n");
+}
+
+static void test_fcgi_params(void **state)
+{
+	char *dir = make_tmpdir();
+	char text[1024];
+	struct fy_config *cfg;
+	const struct fy_site *s;
+	const struct fy_cgi_param *p;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[pool www]\nbackend = unix:/run/php/php8.2-fpm.sock\n"
+		 "[site a]\ndocument_root = %s\nphp = fpm:www\n"
+		 "fastcgi_param.APP_ENV = prod\n"
+		 "php_value.memory_limit = 256M\n"
+		 "php_admin_value.open_basedir = /srv:/tmp\n"
+		 "php_value.error_reporting = E_ALL & ~E_NOTICE\n"
+		 "fastcgi_param.EMPTY =\n"
+		 "php_admin_value.disable_functions = exec,system\n"
+		 "php_value.precision = 14\n"
+		 "[site b]\ndocument_root = %s\n"
+		 "[site c]\ndocument_root = %s\nfastcgi_param.ONLY = 1\n"
+		 "[site d]\ndocument_root = %s\nphp_admin_value.x = 1\n",
+		 dir, dir, dir, dir);
+	cfg = load(text);
+	/* the loader leaves them to the check */
+	assert_null(cfg->sites[0]->fcgi_params);
+	for (int round = 0; round < 2; round++) {
+		/* a second check rebuilds them (no leak, same result) */
+		assert_int_equal(fy_config_check(cfg, err, sizeof(err), NULL, 0),
+				 0);
+		s = cfg->sites[0];
+		assert_ptr_equal(s->pool, cfg->pools[0]);
+		assert_int_equal(s->n_fcgi_params, 4);
+		p = s->fcgi_params;
+		assert_int_equal(p[0].name_len, 9);
+		assert_memory_equal(p[0].name, "PHP_VALUE", 9);
+		assert_int_equal(p[0].value_len,
+				 strlen("memory_limit=256M\n"
+					"error_reporting=E_ALL & ~E_NOTICE\n"
+					"precision=14"));
+		assert_memory_equal(p[0].value,
+				    "memory_limit=256M\n"
+				    "error_reporting=E_ALL & ~E_NOTICE\n"
+				    "precision=14",
+				    p[0].value_len);
+		assert_int_equal(p[1].name_len, 15);
+		assert_memory_equal(p[1].name, "PHP_ADMIN_VALUE", 15);
+		assert_int_equal(p[1].value_len,
+				 strlen("open_basedir=/srv:/tmp\n"
+					"disable_functions=exec,system"));
+		assert_memory_equal(p[1].value,
+				    "open_basedir=/srv:/tmp\n"
+				    "disable_functions=exec,system",
+				    p[1].value_len);
+		assert_int_equal(p[2].name_len, 7);
+		assert_memory_equal(p[2].name, "APP_ENV", 7);
+		assert_int_equal(p[2].value_len, 4);
+		assert_memory_equal(p[2].value, "prod", 4);
+		assert_int_equal(p[3].name_len, 5);
+		assert_memory_equal(p[3].name, "EMPTY", 5);
+		assert_int_equal(p[3].value_len, 0);
+
+		/* nothing set: nothing sent */
+		assert_null(cfg->sites[1]->pool);
+		assert_null(cfg->sites[1]->fcgi_params);
+		assert_int_equal(cfg->sites[1]->n_fcgi_params, 0);
+		/* no PHP_VALUE without a php_value */
+		s = cfg->sites[2];
+		assert_int_equal(s->n_fcgi_params, 1);
+		assert_int_equal(s->fcgi_params[0].name_len, 4);
+		assert_memory_equal(s->fcgi_params[0].name, "ONLY", 4);
+		assert_memory_equal(s->fcgi_params[0].value, "1", 1);
+		s = cfg->sites[3];
+		assert_int_equal(s->n_fcgi_params, 1);
+		assert_memory_equal(s->fcgi_params[0].name, "PHP_ADMIN_VALUE",
+				    15);
+		assert_int_equal(s->fcgi_params[0].value_len, 3);
+		assert_memory_equal(s->fcgi_params[0].value, "x=1", 3);
+	}
+	fy_config_free(cfg);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void test_check_pools(void **state)
+{
+	char *dir = make_tmpdir();
+	char text[2048], want[600];
+	struct fy_config *cfg;
+
+	(void)state;
+	/* pool names match without regard to case; a pool may come after
+	 * the site that uses it; a spawned pool needs no backend */
+	snprintf(text, sizeof(text),
+		 "[site a]\ndocument_root = %s\nphp = fpm:WWW\n"
+		 "[site b]\ndocument_root = %s\nphp = FPM:managed\n"
+		 "[pool www]\nbackend = [::1]:9000\n"
+		 "[pool managed]\nspawn = php-fpm8.2\n",
+		 dir, dir);
+	cfg = load(text);
+	assert_string_equal(cfg->sites[1]->php, "fpm:managed");
+	assert_int_equal(fy_config_check(cfg, err, sizeof(err), NULL, 0), 0);
+	assert_string_equal(err, "");
+	assert_ptr_equal(cfg->sites[0]->pool, cfg->pools[0]);
+	assert_ptr_equal(cfg->sites[1]->pool, cfg->pools[1]);
+	assert_int_equal(fy_config_check_restart(cfg, cfg, err, sizeof(err),
+						 NULL, 0),
+			 0);
+	assert_ptr_equal(cfg->sites[1]->pool, cfg->pools[1]);
+	fy_config_free(cfg);
+
+	snprintf(text, sizeof(text),
+		 "[site a]\ndocument_root = %s\nphp = fpm:missing\n"
+		 "[pool empty]\nbalance = least-conn\n"
+		 "[site b]\ndocument_root = %s\nphp = inprocess\n"
+		 "x_sendfile = on\n",
+		 dir, dir);
+	cfg = load(text);
+	assert_int_equal(fy_config_check(cfg, err, sizeof(err), NULL, 0), 4);
+	assert_non_null(strstr(err, "t.ini:1: site a: php = fpm:missing: "
+				    "there is no pool missing (add a [pool "
+				    "missing] section)\n"));
+	assert_non_null(strstr(err, "t.ini:4: pool empty has no backend: add "
+				    "backend = unix:/PATH or HOST:PORT (or "
+				    "spawn = php-fpm8.2 to have foyer start "
+				    "PHP-FPM)\n"));
+	assert_non_null(strstr(err, "t.ini:6: site b: php = inprocess is not "
+				    "supported by this build yet\n"));
+	assert_non_null(strstr(err, "t.ini:6: site b: x_sendfile = on needs "
+				    "x_sendfile_root, the directory whose "
+				    "files responses may name\n"));
+	assert_int_equal(count_lines(err), 4);
+	assert_null(cfg->sites[0]->pool);
+	fy_config_free(cfg);
+
+	/* the restart check says the same */
+	snprintf(text, sizeof(text),
+		 "[site a]\ndocument_root = %s\nphp = fpm:gone\n", dir);
+	cfg = load(text);
+	assert_int_equal(
+	    fy_config_check_restart(cfg, cfg, err, sizeof(err), NULL, 0), 1);
+	assert_non_null(strstr(err, "t.ini:1: site a: php = fpm:gone: there "
+				    "is no pool gone"));
+	fy_config_free(cfg);
+
+	/* x_sendfile_root must be a directory, but only when x_sendfile is
+	 * on */
+	snprintf(want, sizeof(want), "%s/file", dir);
+	write_file(want, "x");
+	snprintf(text, sizeof(text),
+		 "[site a]\ndocument_root = %s\nx_sendfile = on\n"
+		 "x_sendfile_root = %s\n"
+		 "[site b]\ndocument_root = %s\nx_sendfile = on\n"
+		 "x_sendfile_root = %s/file\n"
+		 "[site c]\ndocument_root = %s\nx_sendfile = on\n"
+		 "x_sendfile_root = %s/missing\n"
+		 "[site d]\ndocument_root = %s\nx_sendfile = off\n"
+		 "x_sendfile_root = %s/missing\n",
+		 dir, dir, dir, dir, dir, dir, dir, dir);
+	cfg = load(text);
+	assert_int_equal(fy_config_check(cfg, err, sizeof(err), NULL, 0), 2);
+	snprintf(want, sizeof(want),
+		 "t.ini:5: site b: x_sendfile_root %s/file is not a "
+		 "directory\n",
+		 dir);
+	assert_non_null(strstr(err, want));
+	snprintf(want, sizeof(want),
+		 "t.ini:9: site c: x_sendfile_root %s/missing: No such file "
+		 "or directory\n",
+		 dir);
+	assert_non_null(strstr(err, want));
+	fy_config_free(cfg);
+
+	remove_tree(dir);
+	free(dir);
+}
+
+/* path's text with the ';' taken off commented-out settings (";key = ...",
+ * ";[section]") and "php = off" left out, so that the examples stand in
+ * for the defaults they document. */
+static char *uncommented(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	char *out = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&out, &len);
+
+	assert_non_null(f);
+	assert_non_null(mem);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strcmp(line, "php = off\n") == 0)
+			continue;
+		if (line[0] == ';' && (isalpha((unsigned char)line[1]) ||
+				       line[1] == '['))
+			fputs(line + 1, mem);
+		else
+			fputs(line, mem);
+	}
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(fclose(mem), 0);
+	return out;
+}
+
 static void test_dist(void **state)
 {
+	char *text, *site, *both;
 	struct fy_config *cfg;
 
 	(void)state;
@@ -1159,7 +1812,33 @@ static void test_dist(void **state)
 	assert_string_equal(cfg->sites[0]->php, "off");
 	assert_string_equal(cfg->sites[0]->access_log,
 			    "/var/log/foyer/access.log");
+	assert_int_equal(cfg->sites[0]->n_params, 0);
 	fy_config_free(cfg);
+
+	/* the commented examples are valid as written */
+	text = uncommented("conf/dist/foyer.ini");
+	site = uncommented("conf/dist/sites-available/000-default.ini");
+	assert_true(asprintf(&both, "%s%s", text, site) > 0);
+	cfg = fy_config_load_string(both, "conf/dist/foyer.ini", err,
+				    sizeof(err));
+	if (cfg == NULL)
+		print_error("%s", err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->n_pools, 1);
+	assert_string_equal(cfg->pools[0]->name, "www");
+	assert_int_equal(cfg->pools[0]->n_backends, 1);
+	assert_string_equal(cfg->pools[0]->backends[0],
+			    "unix:/run/php/php8.2-fpm.sock");
+	assert_int_equal(cfg->pools[0]->keep_alive, 4);
+	assert_string_equal(cfg->sites[0]->php, "fpm:www");
+	assert_string_equal(cfg->sites[0]->front_controller, "/index.php");
+	assert_int_equal(cfg->sites[0]->n_params, 3);
+	assert_string_equal(cfg->sites[0]->x_sendfile_root,
+			    "/var/www/private");
+	fy_config_free(cfg);
+	free(both);
+	free(site);
+	free(text);
 }
 
 int main(void)
@@ -1185,6 +1864,15 @@ int main(void)
 	    cmocka_unit_test(test_mpm_errors),
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_check_mpm),
+	    cmocka_unit_test(test_pool_defaults),
+	    cmocka_unit_test(test_pool_ranges),
+	    cmocka_unit_test(test_pool_backends),
+	    cmocka_unit_test(test_pool_errors),
+	    cmocka_unit_test(test_pool_include),
+	    cmocka_unit_test(test_site_php_keys),
+	    cmocka_unit_test(test_site_params),
+	    cmocka_unit_test(test_fcgi_params),
+	    cmocka_unit_test(test_check_pools),
 	    cmocka_unit_test(test_dist),
 	};
 
