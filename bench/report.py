@@ -223,6 +223,10 @@ def write_machine(path, run):
         return first(cmd) if run.tools.get(tool) else "not installed"
     foyer_v = command_output([run.args.foyer, "-V"]) if run.tools.get("foyer") else "not built"
     git = command_output(["git", "-C", REPO, "log", "-1", "--format=%h %s"])
+    dirty = command_output(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no",
+                            "--", "proxy", "conf", "fcgi", "mpm", "php", "include"])
+    if dirty and not dirty.startswith(("(", "fatal")):
+        git += ", built with uncommitted changes in the tree"
     lines = ["# Machine", "",
              f"- CPU: {cpu}", f"- cores: {os.cpu_count()}", f"- memory: {mem}",
              f"- kernel: {' '.join(os.uname()[i] for i in (0, 2, 3, 4))}",
