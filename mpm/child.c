@@ -56,13 +56,9 @@ void fy_mpm_child_signals(int threaded)
 	sigaddset(&set, SIGTERM);
 	if (threaded) {
 		/* The main thread takes USR1/TERM with sigwait; worker
-		 * threads inherit this mask and only see USR2. */
+		 * threads inherit this mask and unblock USR2 only. */
 		sigaddset(&set, SIGUSR2);
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
-		sigset_t usr2;
-		sigemptyset(&usr2);
-		sigaddset(&usr2, SIGUSR2);
-		(void)usr2;
 	} else {
 		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	}

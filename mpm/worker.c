@@ -34,6 +34,11 @@ static void *worker_main(void *arg)
 {
 	struct worker_thread *t = arg;
 	struct fy_mpm_runner r;
+	/* The main thread wakes this one from accept(2) with SIGUSR2. */
+	sigset_t usr2;
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &usr2, NULL);
 	if (fy_mpm_runner_init(&r, t->child, t->index) != FY_OK) {
 		fy_log(FY_LOG_ALERT, "mpm", NULL, "worker thread %d could not "
 		       "start", t->index);

@@ -550,6 +550,9 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 			}
 			r->filename = fy_arena_strdup(r->arena, rt->fs_path);
 			r->script = fy_arena_strdup(r->arena, rt->script);
+			if (rt->path_info != NULL)
+				r->path_info =
+				    fy_arena_strdup(r->arena, rt->path_info);
 			r->st = rt->st;
 			r->front_controller = rt->front_controller;
 			r->handler = fy_handler_for(r->site, rt);

@@ -12,6 +12,7 @@
  * written. */
 static const struct fy_handler *const handlers[] = {
 	&fy_handler_static,
+	&fy_handler_fastcgi,
 	&fy_handler_status,
 };
 
@@ -27,8 +28,9 @@ const struct fy_handler *fy_handler_for(const struct fy_site *site,
 					const struct fy_route *route)
 {
 	/* With php = off, a .php file is a file like any other, as with
-	 * Apache without mod_php. The gateways take their share here. */
-	(void)site;
-	(void)route;
+	 * Apache without mod_php. */
+	if (site->pool != NULL &&
+	    fy_router_is_php(site, route->script, strlen(route->script)))
+		return &fy_handler_fastcgi;
 	return &fy_handler_static;
 }

@@ -17,6 +17,7 @@
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/log.h"
 #include "foyer/mime.h"
 #include "foyer/router.h"
@@ -132,6 +133,8 @@ void fy_listeners_close(struct fy_listener *ls, size_t n)
 int fy_server_init(struct fy_config *cfg)
 {
 	signal(SIGPIPE, SIG_IGN);
+	if (fy_fcgi_pools_init(cfg) != FY_OK)
+		return FY_ERROR;
 	if (fy_mime_load(cfg->mime_types) != FY_OK)
 		fy_log(FY_LOG_WARN, "core", NULL,
 		       "could not read %s; using the built-in media types",
@@ -168,5 +171,6 @@ void fy_server_fini(struct fy_config *cfg)
 		cfg->sites[i]->root_fd = -1;
 	}
 	fy_access_log_close_all();
+	fy_fcgi_pools_fini(cfg);
 	fy_mime_free();
 }

@@ -64,6 +64,7 @@ struct fy_handler {
 };
 
 extern const struct fy_handler fy_handler_static;
+extern const struct fy_handler fy_handler_fastcgi;
 
 /* The handler called name, NULL if this build has none. */
 const struct fy_handler *fy_handler_find(const char *name);
@@ -90,7 +91,7 @@ struct fy_resp_header {
 	const char *value;
 };
 
-#define FY_RESP_MAX_HEADERS 24
+#define FY_RESP_MAX_HEADERS 64
 
 struct fy_request {
 	struct fy_conn *conn;
@@ -106,6 +107,7 @@ struct fy_request {
 	const char *filename; /* what was served (%f), in the arena */
 	char *uri;	      /* decoded, normalised path (%U), in the arena */
 	char *script;	      /* URI of what is served (index, controller) */
+	char *path_info;      /* after a PHP script in the path; NULL: none */
 	struct stat st;	      /* of filename, from the router */
 	int fd;		      /* filename, open for reading; -1 if none */
 	int front_controller;

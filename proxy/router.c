@@ -429,6 +429,55 @@ int fy_router_open_root(struct fy_site *site)
 	return site->root_fd >= 0 ? FY_OK : FY_ERROR;
 }
 
+int fy_router_is_php(const struct fy_site *site, const char *path, size_t len)
+{
+	for (size_t i = 0; i < site->n_php_extensions; i++) {
+		const char *ext = site->php_extensions[i];
+		size_t el = strlen(ext);
+		if (len > el && path[len - el - 1] != '/' &&
+		    strncasecmp(path + len - el, ext, el) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * "/app/index.php/2024/hello": a PHP script with path info after it. The
+ * script is the leftmost prefix, ending at a '/', that names a PHP script
+ * which exists as a regular file; foyer splits here itself, so that
+ * "/uploads/x.jpg/y.php" (x.jpg is no script) never reaches PHP. Returns
+ * 1 with out filled, 0 when there is no such prefix.
+ */
+static int split_path_info(const struct fy_site *site, int rootfd,
+			   struct fy_route *out, size_t uri_len)
+{
+	if (site->pool == NULL)
+		return 0;
+	for (size_t k = 1; k < uri_len; k++) {
+		if (out->uri[k] != '/' || !fy_router_is_php(site, out->uri, k))
+			continue;
+		char saved = out->uri[k];
+		int rc;
+		out->uri[k] = '\0';
+		out->fd = open_in_root(site, rootfd, out->uri, &out->st, &rc);
+		memcpy(out->script, out->uri, k + 1);
+		out->uri[k] = saved;
+		if (out->fd < 0)
+			return 0; /* what follows cannot exist either */
+		if (!S_ISREG(out->st.st_mode)) {
+			route_close(out);
+			continue;
+		}
+		out->path_info = out->uri + k;
+		size_t rl = strlen(site->document_root);
+		while (rl > 1 && site->document_root[rl - 1] == '/')
+			rl--;
+		out->fs_path[rl + k] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
 static int resolve_in(const struct fy_site *site, int rootfd,
 		      struct fy_route *out, size_t uri_len)
 {
@@ -436,6 +485,9 @@ static int resolve_in(const struct fy_site *site, int rootfd,
 
 	out->fd = open_in_root(site, rootfd, out->uri, &out->st, &rc);
 	if (out->fd < 0) {
+		if (rc == 404 && errno == ENOTDIR &&
+		    split_path_info(site, rootfd, out, uri_len))
+			return route_file(out);
 		if ((rc == 404) && site->front_controller != NULL)
 			return resolve_front_controller(site, rootfd, out);
 		return route_error(out, rc);
@@ -466,6 +518,7 @@ int fy_router_resolve(const struct fy_site *site, const char *path, size_t len,
 	out->kind = FY_ROUTE_ERROR;
 	out->status = 0;
 	out->fd = -1;
+	out->path_info = NULL;
 	out->uri[0] = '\0';
 	out->script[0] = '\0';
 	out->fs_path[0] = '\0';

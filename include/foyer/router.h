@@ -56,10 +56,17 @@ struct fy_route {
 				   front controller): SCRIPT_NAME's source */
 	char fs_path[PATH_MAX]; /* file system path of what is served */
 	struct stat st;		/* stat of fs_path (FY_ROUTE_FILE) */
+	const char *path_info;	/* points into uri after the script
+				   ("/2024/hello"); NULL if none */
 	int fd;			/* FY_ROUTE_FILE: fs_path open for reading,
 				   owned by the caller; else -1 */
 	int front_controller;	/* 1 when the front controller was chosen */
 };
+
+/* Pure: true when path[0..len) ends in one of the site's php_extensions
+ * (case-insensitive; ".php" alone is not a script). */
+int fy_router_is_php(const struct fy_site *site, const char *path,
+		     size_t len);
 
 /* Opens the site's document root once (O_PATH) into site->root_fd, so that
  * every lookup resolves relative to it. Returns FY_OK, or FY_ERROR with
@@ -80,6 +87,10 @@ int fy_router_open_root(struct fy_site *site);
  * to site->root_fd, or to the root opened for the call when root_fd is -1).
  * For FY_ROUTE_FILE the file is left open in out->fd, which the caller
  * closes: the file that was checked is the file that is served.
+ *
+ * On a site with a PHP pool, a path that continues past a PHP script
+ * ("/index.php/a/b") resolves to the script with path_info "/a/b": the
+ * leftmost prefix ending in a php extension that is a regular file.
  */
 int fy_router_resolve(const struct fy_site *site, const char *path,
 		      size_t len, struct fy_route *out);

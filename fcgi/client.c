@@ -1,0 +1,543 @@
+/*
+ * client.c - one FastCGI request on libevent: connect (or reuse a kept
+ * connection), send BEGIN_REQUEST, PARAMS and STDIN, parse the records that
+ * come back, hand the CGI header block and the body to the caller with
+ * back-pressure, end on END_REQUEST.
+ */
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "foyer/cgi_response.h"
+#include "foyer/config.h"
+#include "foyer/core.h"
+#include "foyer/fcgi.h"
+#include "foyer/fcgi_client.h"
+#include "foyer/log.h"
+#include "pool.h"
+
+/* Bytes of the CGI header block PHP may send (above: 502). */
+#define HEADER_MAX (32 * 1024)
+#define HEADER_FIELDS 100
+/* How often a queued request looks for a free connection slot. */
+#define QUEUE_POLL_MS 20
+#define READ_CHUNK (64 * 1024)
+
+enum x_state {
+	X_QUEUED,     /* waiting for a connection slot */
+	X_CONNECTING, /* non-blocking connect in progress */
+	X_SENDING,    /* request bytes going out (responses may come early) */
+	X_READING,    /* all sent, reading the response */
+};
+
+struct fy_fcgi_exchange {
+	struct event_base *base;
+	struct pool_rt *rt;
+	const struct fy_fcgi_callbacks *cb;
+	void *arg;
+	enum x_state state;
+	int backend;
+	int fd;
+	int reused;	   /* fd is a kept connection */
+	int got_bytes;	   /* the backend answered something */
+	int headers_done;
+	int paused;	   /* caller's output full */
+	int ended;	   /* END_REQUEST seen */
+	uint64_t tried;	   /* backends tried (bitmask) */
+	int waiting;	   /* counted in the backend's waiters */
+	int unanswered;	   /* a new connection FPM has not answered yet */
+	long long queued_until_ms;
+	struct event rev, wev, timer;
+	struct evbuffer *request; /* every byte to send, kept for a retry */
+	struct evbuffer *out;	  /* what is left to send on this attempt */
+	struct fy_fcgi_parser parser;
+	struct fy_cgi_response resp;
+	struct fy_http_header hdrs[HEADER_FIELDS];
+	char client[64];
+	char hbuf[HEADER_MAX];
+};
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void attempt(struct fy_fcgi_exchange *x);
+static void set_unanswered(struct fy_fcgi_exchange *x, int on);
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_timeout(struct fy_fcgi_exchange *x, int seconds)
+{
+	struct timeval tv = {seconds, 0};
+	event_add(&x->timer, &tv);
+}
+
+static void logx(struct fy_fcgi_exchange *x, enum fy_log_level level,
+		 const char *what, const char *detail)
+{
+	struct fy_log_ctx ctx = {.client = x->client[0] ? x->client : NULL};
+	fy_log(level, "fastcgi", &ctx, "%s (pool %s, backend %s)%s%s", what,
+	       x->rt->pool->name, x->backend >= 0 ? x->rt->b[x->backend].name : "-",
+	       detail != NULL ? ": " : "", detail != NULL ? detail : "");
+}
+
+/* Closes the backend connection of this attempt (its slot is released). */
+static void drop_connection(struct fy_fcgi_exchange *x)
+{
+	set_unanswered(x, 0);
+	if (x->fd < 0)
+		return;
+	event_del(&x->rev);
+	event_del(&x->wev);
+	close(x->fd);
+	fy_pool_release(x->rt, x->backend);
+	x->fd = -1;
+}
+
+static void stop_waiting(struct fy_fcgi_exchange *x)
+{
+	if (x->waiting) {
+		atomic_fetch_sub(&x->rt->b[x->backend].sh->waiting, 1);
+		x->waiting = 0;
+	}
+}
+
+/*
+ * A new connection may sit in FPM's listen backlog while every FPM child is
+ * held by a kept connection of ours, and then nothing moves until a timeout
+ * (nginx with fastcgi_keep_conn does exactly that). While any request waits
+ * so, kept connections are closed instead of kept: the "waiting" counter,
+ * shared by all children, says so.
+ */
+static void set_unanswered(struct fy_fcgi_exchange *x, int on)
+{
+	if (on == x->unanswered)
+		return;
+	atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, on ? 1 : -1);
+	x->unanswered = on;
+}
+
+static void x_free(struct fy_fcgi_exchange *x)
+{
+	stop_waiting(x);
+	drop_connection(x);
+	event_del(&x->timer);
+	evbuffer_free(x->request);
+	if (x->out != NULL)
+		evbuffer_free(x->out);
+	free(x);
+}
+
+/* Ends the exchange and tells the caller. */
+static void finish(struct fy_fcgi_exchange *x, int status)
+{
+	const struct fy_fcgi_callbacks *cb = x->cb;
+	void *arg = x->arg;
+	set_unanswered(x, 0);
+	if (status == 0 && x->fd >= 0 && x->ended) {
+		/* Clean end: the connection may serve the next request. */
+		event_del(&x->rev);
+		event_del(&x->wev);
+		fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
+		x->fd = -1;
+	}
+	x_free(x);
+	cb->on_done(arg, status);
+}
+
+/* A failure before anything reached the caller: another backend (or a
+ * fresh connection) may still answer, if nothing was sent that could have
+ * run the script. */
+static void fail(struct fy_fcgi_exchange *x, int status, const char *why,
+		 int retryable)
+{
+	int was_reused = x->reused;
+	if (x->backend >= 0 && !was_reused)
+		fy_pool_failed(x->rt, x->backend);
+	drop_connection(x);
+	if (retryable && !x->headers_done) {
+		if (was_reused) {
+			/* FPM closed a kept connection under us: one more try
+			 * on a fresh connection to the same backend. */
+			logx(x, FY_LOG_INFO, "kept connection closed, retrying",
+			     why);
+			x->reused = 0;
+			x->tried &= ~(1ull << (x->backend & 63));
+			x->state = X_QUEUED;
+			attempt(x);
+			return;
+		}
+		if (fy_pool_pick(x->rt, x->tried) >= 0) {
+			logx(x, FY_LOG_ERR, "backend failed, trying the next", why);
+			x->state = X_QUEUED;
+			attempt(x);
+			return;
+		}
+	}
+	logx(x, FY_LOG_ERR, status == 504 ? "backend timed out"
+					  : "backend failed", why);
+	finish(x, status);
+}
+
+static void start_io(struct fy_fcgi_exchange *x)
+{
+	event_assign(&x->rev, x->base, x->fd, EV_READ | EV_PERSIST, on_read, x);
+	event_assign(&x->wev, x->base, x->fd, EV_WRITE | EV_PERSIST, on_write, x);
+	if (x->out != NULL)
+		evbuffer_free(x->out);
+	x->out = evbuffer_new();
+	/* A reference: a retry sends the same bytes again. */
+	if (x->out == NULL || evbuffer_add_buffer_reference(x->out, x->request) != 0) {
+		fail(x, 502, "out of memory", 0);
+		return;
+	}
+	fy_fcgi_parser_init(&x->parser);
+	fy_cgi_response_init(&x->resp, x->hbuf, sizeof(x->hbuf), x->hdrs,
+			     HEADER_FIELDS);
+	x->got_bytes = 0;
+	event_add(&x->rev, NULL);
+	event_add(&x->wev, NULL);
+}
+
+static int connect_backend(struct fy_fcgi_exchange *x)
+{
+	const struct backend *b = &x->rt->b[x->backend];
+	int fd = socket(b->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)&b->sa, b->salen) != 0 &&
+	    errno != EINPROGRESS) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* One try at getting a connection and sending. */
+static void attempt(struct fy_fcgi_exchange *x)
+{
+	for (;;) {
+		if (x->state == X_QUEUED && !x->waiting) {
+			x->backend = fy_pool_pick(x->rt, x->tried);
+			if (x->backend < 0) {
+				finish(x, 502);
+				return;
+			}
+		}
+		int fd = fy_pool_take_idle(x->rt, x->backend);
+		if (fd >= 0) {
+			stop_waiting(x);
+			x->fd = fd;
+			x->reused = 1;
+			x->tried |= 1ull << (x->backend & 63);
+			x->state = X_SENDING;
+			start_io(x);
+			set_timeout(x, x->rt->pool->send_timeout);
+			return;
+		}
+		if (!fy_pool_acquire(x->rt, x->backend)) {
+			/* max_connections reached across all children: wait
+			 * here, in a bounded queue, instead of in FPM's
+			 * backlog. */
+			if (!x->waiting) {
+				atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, 1);
+				x->waiting = 1;
+				x->queued_until_ms =
+				    now_ms() + 1000LL * x->rt->pool->queue_timeout;
+			}
+			x->state = X_QUEUED;
+			struct timeval tv = {0, QUEUE_POLL_MS * 1000};
+			event_add(&x->timer, &tv);
+			return;
+		}
+		stop_waiting(x);
+		x->tried |= 1ull << (x->backend & 63);
+		x->reused = 0;
+		fd = connect_backend(x);
+		if (fd < 0) {
+			int e = errno;
+			fy_pool_release(x->rt, x->backend);
+			if (e == EAGAIN) {
+				/* A unix socket whose listen backlog is full:
+				 * FPM is saturated. */
+				logx(x, FY_LOG_ERR, "backend backlog full",
+				     strerror(e));
+				finish(x, 503);
+				return;
+			}
+			fy_pool_failed(x->rt, x->backend);
+			logx(x, FY_LOG_ERR, "could not connect", strerror(e));
+			x->state = X_QUEUED;
+			if (fy_pool_pick(x->rt, x->tried) >= 0)
+				continue;
+			finish(x, 502);
+			return;
+		}
+		x->fd = fd;
+		x->state = X_CONNECTING;
+		set_unanswered(x, 1);
+		start_io(x);
+		set_timeout(x, x->rt->pool->connect_timeout);
+		return;
+	}
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct fy_fcgi_exchange *x = arg;
+	switch (x->state) {
+	case X_QUEUED:
+		/* The first attempt, or a queued one looking again. */
+		if (x->waiting && now_ms() >= x->queued_until_ms) {
+			logx(x, FY_LOG_ERR,
+			     "no connection slot within queue_timeout", NULL);
+			finish(x, 503);
+			return;
+		}
+		attempt(x);
+		return;
+	case X_CONNECTING:
+		fail(x, 504, "connect timeout", 1);
+		return;
+	case X_SENDING:
+		fail(x, 504, "send timeout", 0);
+		return;
+	case X_READING:
+		if (x->headers_done) {
+			logx(x, FY_LOG_ERR, "read timeout in the response body",
+			     NULL);
+			finish(x, 504);
+			return;
+		}
+		fail(x, 504, "read timeout", 0);
+		return;
+	}
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct fy_fcgi_exchange *x = arg;
+	if (x->state == X_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err != 0) {
+			fail(x, 502, strerror(err), 1);
+			return;
+		}
+		fy_pool_succeeded(x->rt, x->backend);
+		x->state = X_SENDING;
+		set_timeout(x, x->rt->pool->send_timeout);
+	}
+	while (evbuffer_get_length(x->out) > 0) {
+		int n = evbuffer_write(x->out, fd);
+		if (n > 0) {
+			set_timeout(x, x->rt->pool->send_timeout);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* Nothing came back yet: the script may not have run, but
+		 * it may have; only a kept connection is retried (FPM
+		 * closed it while idle). */
+		fail(x, 502, n < 0 ? strerror(errno) : "connection closed",
+		     x->reused && !x->got_bytes);
+		return;
+	}
+	event_del(&x->wev);
+	x->state = X_READING;
+	set_timeout(x, x->rt->pool->read_timeout);
+}
+
+/* Handles what one read brought. Returns FY_OK to go on, FY_DONE when the
+ * exchange ended (and is freed). */
+static int consume(struct fy_fcgi_exchange *x, const char *p, size_t len)
+{
+	while (len > 0) {
+		struct fy_fcgi_event ev;
+		size_t used = 0;
+		int rc = fy_fcgi_parse(&x->parser, p, len, &used, &ev);
+		p += used;
+		len -= used;
+		if (rc == FY_ERROR) {
+			const char *why = fy_fcgi_parse_strerror(x->parser.error);
+			if (x->headers_done) {
+				logx(x, FY_LOG_ERR, "bad record in the response",
+				     why);
+				finish(x, 502);
+			} else {
+				fail(x, 502, why, 0);
+			}
+			return FY_DONE;
+		}
+		if (rc == FY_AGAIN)
+			return FY_OK;
+		if (rc == FY_DONE) {
+			x->ended = 1;
+			if (len > 0 || !x->headers_done) {
+				/* Bytes after END_REQUEST, or an answer
+				 * without a header block: not reusable. */
+				drop_connection(x);
+				if (!x->headers_done) {
+					fail(x, 502, "no response header", 0);
+					return FY_DONE;
+				}
+			}
+			finish(x, 0);
+			return FY_DONE;
+		}
+		if (ev.type == FY_FCGI_EV_STDERR) {
+			if (ev.len > 0)
+				x->cb->on_stderr(x->arg, ev.data, ev.len);
+			continue;
+		}
+		if (ev.type != FY_FCGI_EV_STDOUT || ev.len == 0)
+			continue;
+		const char *d = ev.data;
+		size_t dl = ev.len;
+		if (!x->headers_done) {
+			size_t hu = 0;
+			int hr = fy_cgi_response_parse(&x->resp, d, dl, &hu);
+			if (hr == FY_ERROR) {
+				fail(x, 502,
+				     fy_cgi_response_strerror(x->resp.error), 0);
+				return FY_DONE;
+			}
+			if (hr == FY_AGAIN)
+				continue;
+			x->headers_done = 1;
+			x->cb->on_headers(x->arg, &x->resp);
+			d += hu;
+			dl -= hu;
+		}
+		if (dl > 0 && x->cb->on_body(x->arg, d, dl))
+			x->paused = 1;
+	}
+	return FY_OK;
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct fy_fcgi_exchange *x = arg;
+	char buf[READ_CHUNK];
+	/* Read while the caller takes it; stop when its output is full. */
+	while (!x->paused) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n > 0) {
+			x->got_bytes = 1;
+			set_unanswered(x, 0);
+			if (x->state == X_READING)
+				set_timeout(x, x->rt->pool->read_timeout);
+			if (consume(x, buf, (size_t)n) == FY_DONE)
+				return;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* EOF or error before END_REQUEST. */
+		const char *why = n == 0 ? "closed before END_REQUEST"
+					 : strerror(errno);
+		if (x->headers_done) {
+			logx(x, FY_LOG_ERR, "response truncated", why);
+			finish(x, 502);
+		} else {
+			fail(x, 502, why, x->reused && !x->got_bytes);
+		}
+		return;
+	}
+	event_del(&x->rev);
+}
+
+/* ---- API --------------------------------------------------------------- */
+
+struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
+				       struct fy_pool *pool,
+				       const void *params, size_t params_len,
+				       struct evbuffer *body,
+				       const struct fy_fcgi_callbacks *cb,
+				       void *arg, const char *log_client)
+{
+	struct pool_rt *rt = pool->runtime;
+	if (rt == NULL || rt->n == 0)
+		return NULL;
+	struct fy_fcgi_exchange *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->base = base;
+	x->rt = rt;
+	x->cb = cb;
+	x->arg = arg;
+	x->fd = -1;
+	x->backend = -1;
+	x->state = X_QUEUED;
+	snprintf(x->client, sizeof(x->client), "%s", log_client ? log_client : "");
+	x->request = evbuffer_new();
+	if (x->request == NULL) {
+		free(x);
+		return NULL;
+	}
+	unsigned char begin[16];
+	fy_fcgi_begin_request(begin, pool->keep_alive > 0);
+	unsigned char end_stdin[FCGI_HEADER_LEN];
+	fy_fcgi_end_stream(end_stdin, FCGI_STDIN);
+	size_t body_len = body != NULL ? evbuffer_get_length(body) : 0;
+	if (evbuffer_add(x->request, begin, sizeof(begin)) != 0 ||
+	    evbuffer_add(x->request, params, params_len) != 0 ||
+	    (body_len > 0 &&
+	     fy_fcgi_evbuffer_move_stream(x->request, FCGI_STDIN, body,
+					  body_len) != 0) ||
+	    evbuffer_add(x->request, end_stdin, sizeof(end_stdin)) != 0) {
+		evbuffer_free(x->request);
+		free(x);
+		return NULL;
+	}
+	evtimer_assign(&x->timer, base, on_timer, x);
+	/* The first attempt runs from the loop, so that no callback reaches
+	 * the caller before this function has returned. */
+	struct timeval zero = {0, 0};
+	event_add(&x->timer, &zero);
+	return x;
+}
+
+void fy_fcgi_resume(struct fy_fcgi_exchange *x)
+{
+	if (!x->paused)
+		return;
+	x->paused = 0;
+	if (x->fd >= 0)
+		event_add(&x->rev, NULL);
+	event_active(&x->rev, EV_READ, 0);
+}
+
+void fy_fcgi_abort(struct fy_fcgi_exchange *x)
+{
+	/* Closing is how FPM learns of an abort (it ignores
+	 * FCGI_ABORT_REQUEST); a kept connection would carry the rest of
+	 * this response into the next request. */
+	x_free(x);
+}
+
+const char *fy_fcgi_backend_name(const struct fy_fcgi_exchange *x)
+{
+	return x->backend >= 0 ? x->rt->b[x->backend].name : "-";
+}

@@ -1,0 +1,81 @@
+/*
+ * fcgi_client.h - FastCGI exchanges with PHP-FPM pools: backend choice
+ * (round-robin or least connections, passive health, failover), connection
+ * limits shared by every child, kept-alive connections, and the
+ * non-blocking state machine of one request on libevent.
+ *
+ * PHP-FPM facts that shape it (../shared/reference/fastcgi.md): no
+ * multiplexing, one request per connection at a time; END_REQUEST is the
+ * only end marker; aborting means closing; every kept connection pins one
+ * FPM child, so kept connections count against max_connections.
+ */
+#ifndef FOYER_FCGI_CLIENT_H
+#define FOYER_FCGI_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct evbuffer;
+struct fy_config;
+struct fy_pool;
+struct fy_cgi_response;
+
+/*
+ * Creates the state shared by all children for every pool of cfg (backend
+ * addresses, connection counts, health), in memory mapped before fork.
+ * Call once per configuration, in the master (or the single process),
+ * before forking. Returns FY_OK or FY_ERROR (logged).
+ */
+int fy_fcgi_pools_init(struct fy_config *cfg);
+/* Releases what fy_fcgi_pools_init made for cfg (and this process's kept
+ * connections to its pools). */
+void fy_fcgi_pools_fini(struct fy_config *cfg);
+
+/* What an exchange reports to its caller (the HTTP handler). Every
+ * callback runs in the loop's thread; arg is the caller's. */
+struct fy_fcgi_callbacks {
+	/* The CGI header block is complete. */
+	void (*on_headers)(void *arg, const struct fy_cgi_response *resp);
+	/* Body bytes (valid during the call). Return 1 when the caller's
+	 * output is full: the exchange stops reading the backend until
+	 * fy_fcgi_resume(). */
+	int (*on_body)(void *arg, const char *data, size_t len);
+	/* STDERR bytes, one call per record span. */
+	void (*on_stderr)(void *arg, const char *data, size_t len);
+	/* The end. status 0: END_REQUEST after a complete response. Else the
+	 * HTTP status to answer when no header was delivered yet (502 bad
+	 * gateway, 503 no capacity, 504 timeout), or, after on_headers, a
+	 * non-zero status means the response is truncated. The exchange is
+	 * freed after this call returns. */
+	void (*on_done)(void *arg, int status);
+	/* A one-line description for logs ("backend unix:/run/php.sock"). */
+};
+
+struct fy_fcgi_exchange;
+
+/*
+ * Starts one request on pool: params is the PARAMS stream (records and
+ * terminator, as fy_fcgi_params_finish() leaves it), body the request body
+ * (NULL: none; its bytes are moved out). Picks a backend, reuses a kept
+ * connection or connects, sends, and reports through cb. Never calls a
+ * callback before it returns. Returns NULL when out of memory.
+ */
+struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
+				       struct fy_pool *pool,
+				       const void *params, size_t params_len,
+				       struct evbuffer *body,
+				       const struct fy_fcgi_callbacks *cb,
+				       void *arg, const char *log_client);
+
+/* The caller's output drained: read the backend again. */
+void fy_fcgi_resume(struct fy_fcgi_exchange *x);
+
+/* The client went away: close the backend connection (FPM sees the abort),
+ * free the exchange, call nothing. */
+void fy_fcgi_abort(struct fy_fcgi_exchange *x);
+
+/* The backend the exchange talks to, for logs ("unix:/run/php.sock"). */
+const char *fy_fcgi_backend_name(const struct fy_fcgi_exchange *x);
+
+#endif
