@@ -209,8 +209,11 @@ class Client:
     """One TCP connection with a buffer; reads responses one at a time so
     pipelining and keep-alive can be checked on the wire."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=IO_TIMEOUT, source=None):
+        """source: the local address to connect from (127.0.0.2, say)."""
+        self.sock = socket.create_connection(
+            ("127.0.0.1", port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.buf = b""
         self.eof = False
