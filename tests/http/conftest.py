@@ -72,3 +72,11 @@ def make_mpm_server(tmp_path):
     factory = ServerFactory(lambda: tmp_path / f"srv{next(n)}", "single")
     yield factory
     factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def make_module_mpm_server(tmp_path_factory):
+    """Like make_module_server, not parametrised: the test passes mode=."""
+    factory = ServerFactory(lambda: tmp_path_factory.mktemp("srv"), "single")
+    yield factory
+    factory.stop_all()
