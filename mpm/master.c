@@ -255,8 +255,17 @@ static int reap(struct master *m)
 			       "child pid %d exited with status %d", (int)pid,
 			       WEXITSTATUS(st));
 		if (slot >= 0) {
-			m->children[slot].pid = 0;
+			struct child_rec *ch = &m->children[slot];
+			int respawn = WIFSIGNALED(st) && m->ops->count_threads &&
+				      !ch->quiescing &&
+				      ch->generation == m->generation;
+			ch->pid = 0;
 			fy_scoreboard_proc_exit(m->sb, slot);
+			/* worker and event replace a killed child at once,
+			 * as Apache's do; prefork leaves it to the spare
+			 * maintenance. */
+			if (respawn)
+				make_child(m, slot);
 		}
 		struct rusage ru;
 		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)

@@ -349,7 +349,9 @@ static void resume_reading(struct fy_conn *c)
 static int request_done(struct fy_conn *c)
 {
 	struct fy_request *r = c->req;
-	int keep = r->keep_alive && !c->eof && !c->loop->stopping;
+	/* A response that promised keep-alive keeps it, even in a stopping
+	 * loop: the connection then waits a short while only. */
+	int keep = r->keep_alive && !c->eof;
 	access_log(r);
 	if (r->slot != NULL) {
 		struct timespec now;
@@ -375,7 +377,8 @@ static int request_done(struct fy_conn *c)
 			c->icap = 0;
 		}
 	}
-	set_timer(c, c->loop->tv_keep_alive);
+	set_timer(c, c->loop->stopping ? c->loop->tv_linger
+				       : c->loop->tv_keep_alive);
 	return 1;
 }
 
@@ -446,7 +449,10 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 
 	r->method = fy_method_parse(r->head.method, r->head.method_len);
 	int st = fy_http_check_framing(&r->head, &r->framing);
+	/* A stopping loop says so in this response ("Connection: close")
+	 * rather than closing behind the client's back. */
 	r->keep_alive = r->framing.keep_alive && cfg->keep_alive &&
+			!c->loop->stopping &&
 			(cfg->max_keep_alive_requests == 0 ||
 			 c->requests + 1 < (unsigned)cfg->max_keep_alive_requests);
 
@@ -930,8 +936,12 @@ static void conn_linger(struct fy_conn *c)
  * response (request_done sees loop->stopping). */
 void fy_conn_stop(struct fy_conn *c)
 {
+	/* An idle keep-alive connection is not closed under a client that
+	 * may be sending its next request right now: it gets a short while,
+	 * and a request that comes in it is answered with "Connection:
+	 * close". */
 	if (c->state == FY_CONN_IDLE && c->req == NULL)
-		conn_close(c);
+		set_timer(c, c->loop->tv_linger);
 }
 
 /* ---- events ------------------------------------------------------------ */

@@ -252,6 +252,13 @@ int fy_loop_run(struct fy_loop *loop)
 
 void fy_loop_stop(struct fy_loop *loop, int graceful)
 {
+	if (loop->stopping && graceful) {
+		/* Asked again (a stop watch runs often): the connections
+		 * were told once; only see whether they are all done. */
+		if (loop->nconns == 0)
+			event_base_loopbreak(loop->base);
+		return;
+	}
 	loop->stopping = 1;
 	set_accepting(loop, 0);
 	event_del(&loop->accept_retry);
