@@ -17,6 +17,7 @@
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/log.h"
 #include "foyer/master.h"
 #include "foyer/scoreboard.h"
@@ -239,6 +240,8 @@ static int reap(struct master *m)
 		if (pid <= 0)
 			return count;
 		count++;
+		if (fy_fcgi_spawn_reaped(pid, st))
+			continue;
 		int slot = -1;
 		for (int i = 0; i < m->server_limit; i++)
 			if (m->children[i].pid == pid) {

@@ -7,10 +7,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/log.h"
 #include "foyer/mpm.h"
 #include "foyer/scoreboard.h"
@@ -31,6 +33,18 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	fy_log(FY_LOG_NOTICE, "mpm", NULL, "caught %s, shutting down",
 	       sig == SIGINT ? "SIGINT" : "SIGTERM");
 	fy_loop_stop(s->loop, 0);
+}
+
+/* A managed PHP-FPM is this process's child: reap it, start it again. */
+static void on_child(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		fy_fcgi_spawn_reaped(pid, status);
 }
 
 static void on_reopen(evutil_socket_t sig, short what, void *arg)
@@ -95,6 +109,7 @@ static int single_run(struct fy_config **cfgp, struct fy_listener **lsp,
 		{SIGINT, on_stop},
 		{SIGUSR1, on_reopen},
 		{SIGHUP, on_reopen},
+		{SIGCHLD, on_child},
 	};
 	struct event *sigs[FY_ARRAY_SIZE(handlers)];
 	for (size_t i = 0; i < FY_ARRAY_SIZE(handlers); i++) {

@@ -133,7 +133,7 @@ void fy_listeners_close(struct fy_listener *ls, size_t n)
 int fy_server_init(struct fy_config *cfg)
 {
 	signal(SIGPIPE, SIG_IGN);
-	if (fy_fcgi_pools_init(cfg) != FY_OK)
+	if (fy_fcgi_spawn_start(cfg) != FY_OK || fy_fcgi_pools_init(cfg) != FY_OK)
 		return FY_ERROR;
 	if (fy_mime_load(cfg->mime_types) != FY_OK)
 		fy_log(FY_LOG_WARN, "core", NULL,

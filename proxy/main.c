@@ -16,6 +16,7 @@
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/log.h"
 #include "foyer/mpm.h"
 #include "foyer/server.h"
@@ -149,6 +150,7 @@ static int serve(struct fy_config **cfgp, const struct fy_mpm *mpm,
 	cfg = *cfgp;
 	fy_listeners_close(ls, nls);
 	fy_server_fini(cfg);
+	fy_fcgi_spawn_stop();
 	if (pid_file != NULL)
 		unlink(pid_file);
 	free(pid_file);

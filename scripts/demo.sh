@@ -21,10 +21,19 @@ error_log = stderr
 log_level = info
 pid_file = $dir/foyer.pid
 
+user = $(id -un)
+group = $(id -gn)
+
+; PHP-FPM started and watched by foyer, its socket next to the pid file
+[pool demo]
+spawn = php-fpm8.2
+spawn_children = 2
+
 [site demo]
 server_name = localhost 127.0.0.1
 document_root = $top/demo/www
-index = index.html
+index = index.php index.html
+php = fpm:demo
 access_log = $dir/access.log
 INI
 

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct event_base;
 struct evbuffer;
@@ -31,6 +32,22 @@ int fy_fcgi_pools_init(struct fy_config *cfg);
 /* Releases what fy_fcgi_pools_init made for cfg (and this process's kept
  * connections to its pools). */
 void fy_fcgi_pools_fini(struct fy_config *cfg);
+
+/*
+ * Managed pools (spawn = php-fpm8.2): for each such pool of cfg, writes a
+ * PHP-FPM configuration next to the pid file (socket, static children, the
+ * user foyer's children run as), starts PHP-FPM as a child of this process
+ * unless it already runs unchanged from a previous configuration, waits for
+ * its socket and makes it the pool's only backend. Stops managed pools the
+ * configuration no longer has. Call before fy_fcgi_pools_init. Returns
+ * FY_OK or FY_ERROR (logged).
+ */
+int fy_fcgi_spawn_start(struct fy_config *cfg);
+/* The process that reaped pid calls this: a managed PHP-FPM that died is
+ * logged and started again. Returns 1 if pid was one. */
+int fy_fcgi_spawn_reaped(pid_t pid, int status);
+/* Stops every managed PHP-FPM (gracefully, then SIGKILL). */
+void fy_fcgi_spawn_stop(void);
 
 /* What an exchange reports to its caller (the HTTP handler). Every
  * callback runs in the loop's thread; arg is the caller's. */
