@@ -174,7 +174,14 @@ class Foyer(Server):
         return process_tree(self.roots())
 
     def stop(self, run):
-        stop_tree(self.roots(), extra=self.popen)
+        roots = self.roots()
+        # A master that detached may not have written its pid file yet.
+        for _ in range(60):
+            if roots:
+                break
+            time.sleep(0.05)
+            roots = self.roots()
+        stop_tree(roots, extra=self.popen)
         if self.popen:
             try:
                 self.popen.wait(timeout=5)
@@ -201,9 +208,12 @@ class Foyer(Server):
                 continue
             if "not in this build" in text:
                 return f"`mpm = {self.mpm}` is not in this build yet (it runs one process as -X)"
-        if len(self.pids(run)) < 2:
-            return f"`mpm = {self.mpm}` started only one process, not a master and children"
-        return None
+        # The master listens before it forks: give the children a moment.
+        for _ in range(50):
+            if len(self.pids(run)) >= 2:
+                return None
+            time.sleep(0.1)
+        return f"`mpm = {self.mpm}` started only one process, not a master and children"
 
     def crashed(self):
         """A description if the process died under load, else None."""
