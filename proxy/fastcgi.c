@@ -37,6 +37,9 @@ static void on_headers(void *arg, const struct fy_cgi_response *resp)
 		else
 			fy_response_add_header(r, name, value);
 	}
+	if (resp->reason != NULL && resp->reason_len > 0)
+		r->reason = fy_arena_strndup(r->arena, resp->reason,
+					     resp->reason_len);
 	/* The body's length is known only at END_REQUEST: chunked for
 	 * HTTP/1.1, close-delimited for HTTP/1.0. */
 	fy_response_head(r, resp->status, -1);

@@ -132,6 +132,7 @@ struct fy_request {
 	size_t n_resp_headers;
 	const char *content_type;
 	const char *location;
+	const char *reason; /* the gateway's own reason phrase; NULL: ours */
 	int chunked_out;       /* response body framed as chunked */
 	uint64_t bytes_header; /* bytes of the response head */
 	uint64_t bytes_body;   /* body bytes queued */

@@ -181,7 +181,7 @@ void fy_response_head(struct fy_request *r, int status, int64_t content_length)
 	e = fy_put_u64(e + 9, (uint64_t)(status > 0 && status < 1000 ? status : 500));
 	*e++ = ' ';
 	put(&b, num, (size_t)(e - num));
-	puts_(&b, fy_http_reason(status));
+	puts_(&b, r->reason != NULL ? r->reason : fy_http_reason(status));
 	put(&b, "\r\n", 2);
 	size_t dl;
 	const char *date = fy_response_date_line(&dl);
