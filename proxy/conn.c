@@ -189,6 +189,9 @@ struct fy_conn *fy_conn_new(struct fy_loop *loop, int fd,
 		free(c);
 		return NULL;
 	}
+	/* The output goes straight to a socket: libevent may then use
+	 * sendfile(2) for file segments instead of reading them. */
+	evbuffer_set_flags(c->out, EVBUFFER_FLAG_DRAINS_TO_FD);
 	c->fd = fd;
 	c->loop = loop;
 	c->transport = &fy_transport_plain;

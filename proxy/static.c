@@ -272,12 +272,21 @@ static int static_start(struct fy_request *r)
 		r->bytes_body += got;
 		return FY_OK;
 	}
-	/* evbuffer_add_file takes the descriptor and closes it once sent (or
-	 * when the buffer is freed), so no cleanup is registered for it. */
-	if (evbuffer_add_file(out, fd, (ev_off_t)first, (ev_off_t)len) != 0) {
+	/* A file segment owns the descriptor (closed once sent, or when the
+	 * buffer is freed). Without EVBUF_FS_DISABLE_MMAP libevent maps the
+	 * file and writev()s it: an mmap and munmap per response instead of
+	 * one sendfile(2). */
+	struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
+	    fd, (ev_off_t)first, (ev_off_t)len,
+	    EVBUF_FS_DISABLE_MMAP | EVBUF_FS_CLOSE_ON_FREE);
+	if (seg == NULL) {
 		close_fd((void *)(intptr_t)fd);
 		return FY_ERROR;
 	}
+	int rc = evbuffer_add_file_segment(out, seg, 0, (ev_off_t)len);
+	evbuffer_file_segment_free(seg); /* the buffer holds its reference */
+	if (rc != 0)
+		return FY_ERROR;
 	r->bytes_body += len;
 	return FY_OK;
 }
