@@ -370,6 +370,12 @@ static void maintain(struct master *m)
 		if (ch->pid == 0 || ch->quiescing || ch->generation != m->generation)
 			continue;
 		active++;
+		/* A child that stopped accepting (event: its connections are
+		 * at the AsyncRequestWorkerFactor limit) has no spare
+		 * capacity for new connections, whatever its free slots say
+		 * (Apache's event counts the same way). */
+		if (snap->procs[i].not_accepting)
+			continue;
 		int n = idle_workers(snap, i, m->ops->count_threads
 						  ? c->threads_per_child
 						  : 1);
