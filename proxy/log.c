@@ -146,8 +146,27 @@ void fy_vlog(enum fy_log_level level, const char *module,
 		n += r > 0 ? (size_t)r : 0;
 	}
 	if (n < sizeof(line)) {
-		r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
-		n += r > 0 ? (size_t)r : 0;
+		/* The message may carry client or application text (a path,
+		 * PHP's stderr): control characters are escaped so that one
+		 * entry stays one line, as Apache's ap_escape_logitem does. */
+		char msg[4096];
+		r = vsnprintf(msg, sizeof(msg), fmt, ap);
+		size_t ml = r < 0 ? 0 : (size_t)r < sizeof(msg) ? (size_t)r
+							       : sizeof(msg) - 1;
+		for (size_t i = 0; i < ml && n + 5 < sizeof(line); i++) {
+			unsigned char ch = (unsigned char)msg[i];
+			if (ch >= 0x20 && ch != 0x7f) {
+				line[n++] = (char)ch;
+			} else if (ch == '\n') {
+				line[n++] = '\\';
+				line[n++] = 'n';
+			} else if (ch == '\t') {
+				line[n++] = '\t';
+			} else {
+				n += (size_t)snprintf(line + n, sizeof(line) - n,
+						      "\\x%02x", ch);
+			}
+		}
 	}
 	if (ctx != NULL && ctx->site != NULL && n < sizeof(line)) {
 		r = snprintf(line + n, sizeof(line) - n, ", site %s", ctx->site);
