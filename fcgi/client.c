@@ -60,7 +60,7 @@ struct fy_fcgi_exchange {
 	struct fy_fcgi_parser parser;
 	struct fy_cgi_response resp;
 	struct fy_http_header hdrs[HEADER_FIELDS];
-	char client[64];
+	struct fy_log_ctx log;
 	char hbuf[HEADER_MAX];
 };
 
@@ -86,8 +86,7 @@ static void set_timeout(struct fy_fcgi_exchange *x, int seconds)
 static void logx(struct fy_fcgi_exchange *x, enum fy_log_level level,
 		 const char *what, const char *detail)
 {
-	struct fy_log_ctx ctx = {.client = x->client[0] ? x->client : NULL};
-	fy_log(level, "fastcgi", &ctx, "%s (pool %s, backend %s)%s%s", what,
+	fy_log(level, "fastcgi", &x->log, "%s (pool %s, backend %s)%s%s", what,
 	       x->rt->pool->name, x->backend >= 0 ? x->rt->b[x->backend].name : "-",
 	       detail != NULL ? ": " : "", detail != NULL ? detail : "");
 }
@@ -475,7 +474,7 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 				       const void *params, size_t params_len,
 				       struct evbuffer *body,
 				       const struct fy_fcgi_callbacks *cb,
-				       void *arg, const char *log_client)
+				       void *arg, const struct fy_log_ctx *log)
 {
 	struct pool_rt *rt = pool->runtime;
 	if (rt == NULL || rt->n == 0)
@@ -490,7 +489,8 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 	x->fd = -1;
 	x->backend = -1;
 	x->state = X_QUEUED;
-	snprintf(x->client, sizeof(x->client), "%s", log_client ? log_client : "");
+	if (log != NULL)
+		x->log = *log;
 	x->request = evbuffer_new();
 	if (x->request == NULL) {
 		free(x);

@@ -249,6 +249,12 @@ static void on_idle_sweep(evutil_socket_t fd, short what, void *arg)
 		idle_close(it);
 }
 
+void fy_fcgi_close_idle(void)
+{
+	while (idle_list != NULL)
+		idle_close(idle_list);
+}
+
 int fy_pool_take_idle(struct pool_rt *rt, int i)
 {
 	for (struct idle *it = idle_list; it != NULL; it = it->next) {

@@ -15,6 +15,7 @@
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/log.h"
 #include "foyer/master.h"
 #include "foyer/scoreboard.h"
@@ -196,6 +197,7 @@ int fy_mpm_runner_serve_one(struct fy_mpm_runner *r)
 	fy_scoreboard_set_status(
 	    fy_scoreboard_slot(r->child->sb, r->child->slot, r->thread),
 	    FY_SLOT_READY);
+	fy_fcgi_close_idle();
 	int fd = accept_one(r->child, (struct sockaddr *)&ss, &len);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE) {

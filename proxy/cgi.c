@@ -103,6 +103,10 @@ static int header_is_exported(const struct fy_cgi_request *req,
 		return 0;
 	if (header_is(h, "Content-Type") || header_is(h, "Content-Length"))
 		return 0;
+	/* The server decoded the body; the gateway gets it whole, with
+	 * CONTENT_LENGTH, so a transfer-coding would only mislead it. */
+	if (header_is(h, "Transfer-Encoding"))
+		return 0;
 	if (header_is(h, "Authorization") ||
 	    header_is(h, "Proxy-Authorization"))
 		return req->pass_authorization;

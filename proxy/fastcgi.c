@@ -17,6 +17,7 @@
 struct fcgi_ctx {
 	struct fy_request *r;
 	struct fy_fcgi_exchange *x;
+	struct fy_log_ctx log; /* points into the request: lives as long */
 };
 
 static void on_headers(void *arg, const struct fy_cgi_response *resp)
@@ -180,9 +181,10 @@ static int fastcgi_start(struct fy_request *r)
 	}
 
 	fc->r = r;
+	fy_log_ctx_fill(r, &fc->log);
 	r->handler_data = fc;
 	fc->x = fy_fcgi_start(c->loop->base, site->pool, pbuf, plen, r->body,
-			      &callbacks, fc, c->client);
+			      &callbacks, fc, &fc->log);
 	if (fc->x == NULL)
 		return 502;
 	/* Runs at the request's end whatever happens (client gone too). */

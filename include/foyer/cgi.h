@@ -79,7 +79,8 @@ typedef int (*fy_cgi_emit_fn)(void *arg, const char *name, size_t name_len,
  * Header rules: the name upper-cased with '-' turned into '_'; a name with
  * any octet outside [A-Za-z0-9-] is dropped (so "X_Forwarded_For" cannot
  * pose as "X-Forwarded-For"); Proxy is dropped (httpoxy); Content-Type and
- * Content-Length are not repeated as HTTP_*; Authorization (and, as in
+ * Content-Length are not repeated as HTTP_*, and Transfer-Encoding is not
+ * passed (the body arrives decoded); Authorization (and, as in
  * Apache's CGIPassAuth, Proxy-Authorization) only when
  * pass_authorization; repeated headers are joined with ", " (Cookie with
  * "; ") into one variable at the place of the first; a header whose

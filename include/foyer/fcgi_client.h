@@ -21,6 +21,7 @@ struct evbuffer;
 struct fy_config;
 struct fy_pool;
 struct fy_cgi_response;
+struct fy_log_ctx;
 
 /*
  * Creates the state shared by all children for every pool of cfg (backend
@@ -49,6 +50,11 @@ int fy_fcgi_spawn_reaped(pid_t pid, int status);
 /* Stops every managed PHP-FPM (gracefully, then SIGKILL). */
 void fy_fcgi_spawn_stop(void);
 
+/* Closes every backend connection this thread keeps. A thread about to
+ * block outside its loop (prefork and worker wait in accept(2)) calls it:
+ * nobody would watch their timeouts, and each pins an FPM child. */
+void fy_fcgi_close_idle(void);
+
 /* What an exchange reports to its caller (the HTTP handler). Every
  * callback runs in the loop's thread; arg is the caller's. */
 struct fy_fcgi_callbacks {
@@ -74,7 +80,9 @@ struct fy_fcgi_exchange;
 /*
  * Starts one request on pool: params is the PARAMS stream (records and
  * terminator, as fy_fcgi_params_finish() leaves it), body the request body
- * (NULL: none; its bytes are moved out). Picks a backend, reuses a kept
+ * (NULL: none; its bytes are moved out). log says whose request it is in
+ * every log line; what it points to must outlive the exchange. Picks a
+ * backend, reuses a kept
  * connection or connects, sends, and reports through cb. Never calls a
  * callback before it returns. Returns NULL when out of memory.
  */
@@ -83,7 +91,7 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 				       const void *params, size_t params_len,
 				       struct evbuffer *body,
 				       const struct fy_fcgi_callbacks *cb,
-				       void *arg, const char *log_client);
+				       void *arg, const struct fy_log_ctx *log);
 
 /* The caller's output drained: read the backend again. */
 void fy_fcgi_resume(struct fy_fcgi_exchange *x);
