@@ -108,13 +108,11 @@ class Foyer(Server):
             lines += ["", f"[{self.mpm}]"]
             lines += [f"{k} = {v}" for k, v in MPM_SETTINGS[self.mpm]]
         if with_php and self.php == "fpm":
-            # php-fpm binds a child to a kept-alive connection, so the idle
-            # backend connections of all processes must not exceed its
-            # children (see README): 4 for one process, fewer for more.
-            procs = {None: 1, "event": 2, "worker": 2}.get(self.mpm)
-            keep = FPM_CHILDREN // procs if procs else 0
+            # php-fpm binds a child to a kept-alive connection; foyer
+            # closes its kept connections while requests wait for FPM, so
+            # each process may keep as many as FPM has children.
             lines += ["", "[pool fpm]", f"backend = unix:{run.fpm_sock}",
-                      f"keep_alive = {keep}"]
+                      f"keep_alive = {FPM_CHILDREN}"]
         lines += ["", "[site bench]", f"document_root = {run.docroot}",
                   "index = index.html index.php", "access_log = off"]
         if run.wordpress:

@@ -53,6 +53,8 @@ struct fy_fcgi_exchange {
 	uint64_t tried;	   /* backends tried (bitmask) */
 	int waiting;	   /* counted in the backend's waiters */
 	int unanswered;	   /* a new connection FPM has not answered yet */
+	int in_queue;	   /* in this thread's FIFO of waiting requests */
+	struct fy_fcgi_exchange *qnext, *qprev;
 	long long queued_until_ms;
 	struct event rev, wev, timer;
 	struct evbuffer *request; /* every byte to send, kept for a retry */
@@ -69,6 +71,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void attempt(struct fy_fcgi_exchange *x);
 static void set_unanswered(struct fy_fcgi_exchange *x, int on);
+static void wake_waiter(struct pool_rt *rt, int i);
+static void start_io(struct fy_fcgi_exchange *x);
 
 static long long now_ms(void)
 {
@@ -102,6 +106,7 @@ static void drop_connection(struct fy_fcgi_exchange *x)
 	close(x->fd);
 	fy_pool_release(x->rt, x->backend);
 	x->fd = -1;
+	wake_waiter(x->rt, x->backend);
 }
 
 static void stop_waiting(struct fy_fcgi_exchange *x)
@@ -127,8 +132,66 @@ static void set_unanswered(struct fy_fcgi_exchange *x, int on)
 	x->unanswered = on;
 }
 
+/*
+ * Requests of this thread waiting for a connection slot, oldest first. A
+ * connection that ends cleanly goes straight to the oldest one, and a new
+ * request queues behind them, so that no request waits while later ones
+ * take kept connections (with max_connections at FPM's children, polling
+ * alone let fresh requests jump the queue and left others waiting for
+ * seconds).
+ */
+static __thread struct fy_fcgi_exchange *queue_head, *queue_tail;
+
+static void enqueue(struct fy_fcgi_exchange *x)
+{
+	if (x->in_queue)
+		return;
+	x->in_queue = 1;
+	x->qnext = NULL;
+	x->qprev = queue_tail;
+	if (queue_tail != NULL)
+		queue_tail->qnext = x;
+	else
+		queue_head = x;
+	queue_tail = x;
+}
+
+static void dequeue(struct fy_fcgi_exchange *x)
+{
+	if (!x->in_queue)
+		return;
+	if (x->qprev != NULL)
+		x->qprev->qnext = x->qnext;
+	else
+		queue_head = x->qnext;
+	if (x->qnext != NULL)
+		x->qnext->qprev = x->qprev;
+	else
+		queue_tail = x->qprev;
+	x->in_queue = 0;
+}
+
+/* The oldest request of this thread waiting for backend i of rt. */
+static struct fy_fcgi_exchange *first_waiting(struct pool_rt *rt, int i)
+{
+	for (struct fy_fcgi_exchange *q = queue_head; q != NULL; q = q->qnext)
+		if (q->rt == rt && q->backend == i)
+			return q;
+	return NULL;
+}
+
+/* A slot was freed: the oldest waiter looks again now, not at its next
+ * poll. */
+static void wake_waiter(struct pool_rt *rt, int i)
+{
+	struct fy_fcgi_exchange *q = first_waiting(rt, i);
+	if (q != NULL)
+		event_active(&q->timer, EV_TIMEOUT, 0);
+}
+
 static void x_free(struct fy_fcgi_exchange *x)
 {
+	dequeue(x);
 	stop_waiting(x);
 	drop_connection(x);
 	event_del(&x->timer);
@@ -145,10 +208,23 @@ static void finish(struct fy_fcgi_exchange *x, int status)
 	void *arg = x->arg;
 	set_unanswered(x, 0);
 	if (status == 0 && x->fd >= 0 && x->ended) {
-		/* Clean end: the connection may serve the next request. */
+		/* Clean end: the connection serves the oldest waiting request
+		 * of this thread, or is kept for the next one. */
 		event_del(&x->rev);
 		event_del(&x->wev);
-		fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
+		struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
+		if (q != NULL) {
+			dequeue(q);
+			stop_waiting(q);
+			q->fd = x->fd;
+			q->reused = 1;
+			q->tried |= 1ull << (q->backend & 63);
+			q->state = X_SENDING;
+			start_io(q);
+			set_timeout(q, q->rt->pool->send_timeout);
+		} else {
+			fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
+		}
 		x->fd = -1;
 	}
 	x_free(x);
@@ -237,8 +313,24 @@ static void attempt(struct fy_fcgi_exchange *x)
 				return;
 			}
 		}
+		/* Behind the requests already waiting here, in order. */
+		struct fy_fcgi_exchange *head = first_waiting(x->rt, x->backend);
+		if (head != NULL && head != x) {
+			if (!x->waiting) {
+				atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, 1);
+				x->waiting = 1;
+				x->queued_until_ms =
+				    now_ms() + 1000LL * x->rt->pool->queue_timeout;
+			}
+			enqueue(x);
+			x->state = X_QUEUED;
+			struct timeval tv = {0, QUEUE_POLL_MS * 1000};
+			event_add(&x->timer, &tv);
+			return;
+		}
 		int fd = fy_pool_take_idle(x->rt, x->backend);
 		if (fd >= 0) {
+			dequeue(x);
 			stop_waiting(x);
 			x->fd = fd;
 			x->reused = 1;
@@ -258,11 +350,13 @@ static void attempt(struct fy_fcgi_exchange *x)
 				x->queued_until_ms =
 				    now_ms() + 1000LL * x->rt->pool->queue_timeout;
 			}
+			enqueue(x);
 			x->state = X_QUEUED;
 			struct timeval tv = {0, QUEUE_POLL_MS * 1000};
 			event_add(&x->timer, &tv);
 			return;
 		}
+		dequeue(x);
 		stop_waiting(x);
 		x->tried |= 1ull << (x->backend & 63);
 		x->reused = 0;
