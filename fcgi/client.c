@@ -171,6 +171,35 @@ static void dequeue(struct fy_fcgi_exchange *x)
 	x->in_queue = 0;
 }
 
+/* Waits for a connection slot: counted as a waiter (kept connections of
+ * every child close while there are any), in this thread's FIFO, looking
+ * again every QUEUE_POLL_MS until queue_timeout. */
+static void queue_wait(struct fy_fcgi_exchange *x)
+{
+	if (!x->waiting) {
+		atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, 1);
+		x->waiting = 1;
+		x->queued_until_ms = now_ms() + 1000LL * x->rt->pool->queue_timeout;
+	}
+	enqueue(x);
+	x->state = X_QUEUED;
+	struct timeval tv = {0, QUEUE_POLL_MS * 1000};
+	event_add(&x->timer, &tv);
+}
+
+/* Sends x's request on fd, a connection that already served one. */
+static void use_kept(struct fy_fcgi_exchange *x, int fd)
+{
+	dequeue(x);
+	stop_waiting(x);
+	x->fd = fd;
+	x->reused = 1;
+	x->tried |= 1ull << (x->backend & 63);
+	x->state = X_SENDING;
+	start_io(x);
+	set_timeout(x, x->rt->pool->send_timeout);
+}
+
 /* The oldest request of this thread waiting for backend i of rt. */
 static struct fy_fcgi_exchange *first_waiting(struct pool_rt *rt, int i)
 {
@@ -214,14 +243,7 @@ static void finish(struct fy_fcgi_exchange *x, int status)
 		event_del(&x->wev);
 		struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
 		if (q != NULL) {
-			dequeue(q);
-			stop_waiting(q);
-			q->fd = x->fd;
-			q->reused = 1;
-			q->tried |= 1ull << (q->backend & 63);
-			q->state = X_SENDING;
-			start_io(q);
-			set_timeout(q, q->rt->pool->send_timeout);
+			use_kept(q, x->fd);
 		} else {
 			fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
 		}
@@ -316,44 +338,19 @@ static void attempt(struct fy_fcgi_exchange *x)
 		/* Behind the requests already waiting here, in order. */
 		struct fy_fcgi_exchange *head = first_waiting(x->rt, x->backend);
 		if (head != NULL && head != x) {
-			if (!x->waiting) {
-				atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, 1);
-				x->waiting = 1;
-				x->queued_until_ms =
-				    now_ms() + 1000LL * x->rt->pool->queue_timeout;
-			}
-			enqueue(x);
-			x->state = X_QUEUED;
-			struct timeval tv = {0, QUEUE_POLL_MS * 1000};
-			event_add(&x->timer, &tv);
+			queue_wait(x);
 			return;
 		}
 		int fd = fy_pool_take_idle(x->rt, x->backend);
 		if (fd >= 0) {
-			dequeue(x);
-			stop_waiting(x);
-			x->fd = fd;
-			x->reused = 1;
-			x->tried |= 1ull << (x->backend & 63);
-			x->state = X_SENDING;
-			start_io(x);
-			set_timeout(x, x->rt->pool->send_timeout);
+			use_kept(x, fd);
 			return;
 		}
 		if (!fy_pool_acquire(x->rt, x->backend)) {
 			/* max_connections reached across all children: wait
 			 * here, in a bounded queue, instead of in FPM's
 			 * backlog. */
-			if (!x->waiting) {
-				atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, 1);
-				x->waiting = 1;
-				x->queued_until_ms =
-				    now_ms() + 1000LL * x->rt->pool->queue_timeout;
-			}
-			enqueue(x);
-			x->state = X_QUEUED;
-			struct timeval tv = {0, QUEUE_POLL_MS * 1000};
-			event_add(&x->timer, &tv);
+			queue_wait(x);
 			return;
 		}
 		dequeue(x);
