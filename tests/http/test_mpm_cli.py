@@ -182,8 +182,19 @@ def test_k_restarts(make_mpm_server, mpm, cmd, text):
     r = k(srv, cmd)
     assert r.returncode == 0, r.stderr
     wait_for(lambda: text in srv.error_log(), f"'{text}'", srv)
-    wait_for(lambda: int(status(srv)["ParentServerMPMGeneration"]) == gen + 1,
-             "the generation to go up", srv)
+
+    def generation():
+        try:
+            return int(status(srv)["ParentServerMPMGeneration"])
+        except EOFError:
+            # A hard restart (HUP) stops the old children at once, as
+            # Apache's does: a status request one of them had just
+            # accepted is cut. Only the graceful restart promises that
+            # nothing in flight is lost (test_mpm_restart.py).
+            if cmd == "restart":
+                return None
+            raise
+    wait_for(lambda: generation() == gen + 1, "the generation to go up", srv)
     wait_for(lambda: not set(before) & set(srv.children()),
              "the old children to exit", srv)
     wait_for(lambda: len(srv.children()) >= 1, "new children", srv)
