@@ -169,6 +169,10 @@ static const struct conf_key conf_keys[] = {
 	   1, 65536, NULL, 0),
     SERVER("limit_request_body", limit_request_body, CT_SIZE, "1g", 0,
 	   INT64_C(1) << 62, NULL, 0),
+    SERVER("client_body_buffer_size", client_body_buffer_size, CT_SIZE, "64k",
+	   0, INT64_C(1) << 30, NULL, 0),
+    SERVER("client_body_temp_path", client_body_temp_path, CT_PATH, "/var/tmp",
+	   0, 0, NULL, 0),
     SERVER("mime_types", mime_types, CT_PATH, "/etc/mime.types", 0, 0, NULL, 0),
     SERVER("listen_backlog", listen_backlog, CT_INT, "511", 1, 65535, NULL, 0),
     SERVER("graceful_shutdown_timeout", graceful_shutdown_timeout, CT_INT, "0",
@@ -2378,6 +2382,7 @@ void fy_config_free(struct fy_config *cfg)
 	free(cfg->error_log);
 	free(cfg->server_tokens);
 	free(cfg->mime_types);
+	free(cfg->client_body_temp_path);
 	free(cfg->status_path);
 	for (size_t i = 0; i < cfg->n_status_allow; i++)
 		free(cfg->status_allow[i]);

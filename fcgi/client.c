@@ -59,6 +59,12 @@ struct fy_fcgi_exchange {
 	struct event rev, wev, timer;
 	struct evbuffer *request; /* every byte to send, kept for a retry */
 	struct evbuffer *out;	  /* what is left to send on this attempt */
+	/* A body in a file goes out after request, read as the backend takes
+	 * it; each attempt starts again from offset 0. */
+	int body_fd;		  /* -1: the body (if any) is in request */
+	uint64_t body_len;
+	uint64_t body_off;	  /* bytes of it queued on this attempt */
+	int body_ended;		  /* its empty STDIN record queued */
 	struct fy_fcgi_parser parser;
 	struct fy_cgi_response resp;
 	struct fy_http_header hdrs[HEADER_FIELDS];
@@ -299,6 +305,8 @@ static void start_io(struct fy_fcgi_exchange *x)
 		fail(x, 502, "out of memory", 0);
 		return;
 	}
+	x->body_off = 0;
+	x->body_ended = 0;
 	fy_fcgi_parser_init(&x->parser);
 	fy_cgi_response_init(&x->resp, x->hbuf, sizeof(x->hbuf), x->hdrs,
 			     HEADER_FIELDS);
@@ -422,6 +430,62 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Queues the next STDIN record of a body held in a file, or the empty one
+ * that ends the stream; nothing once that is queued (or when the body is
+ * not in a file). One record at a time, as the backend takes them: a large
+ * body never sits in memory, and a slow backend holds back the reading.
+ * Returns FY_OK, or FY_ERROR with errno.
+ */
+static int queue_file_body(struct fy_fcgi_exchange *x)
+{
+	if (x->body_fd < 0 || x->body_ended)
+		return FY_OK;
+	if (x->body_off == x->body_len) {
+		unsigned char end[FCGI_HEADER_LEN];
+		fy_fcgi_end_stream(end, FCGI_STDIN);
+		if (evbuffer_add(x->out, end, sizeof(end)) != 0) {
+			errno = ENOMEM;
+			return FY_ERROR;
+		}
+		x->body_ended = 1;
+		return FY_OK;
+	}
+	uint64_t left = x->body_len - x->body_off;
+	size_t n = left < FY_FCGI_STREAM_CHUNK ? (size_t)left
+					       : FY_FCGI_STREAM_CHUNK;
+	unsigned char hdr[FCGI_HEADER_LEN];
+	size_t pad = fy_fcgi_header(hdr, FCGI_STDIN, n);
+	struct evbuffer_iovec v;
+	if (evbuffer_reserve_space(x->out, sizeof(hdr) + n + pad, &v, 1) != 1) {
+		errno = ENOMEM;
+		return FY_ERROR;
+	}
+	unsigned char *p = v.iov_base;
+	memcpy(p, hdr, sizeof(hdr));
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(x->body_fd, p + sizeof(hdr) + got, n - got,
+				  (off_t)(x->body_off + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = ENODATA; /* the file shrank */
+			return FY_ERROR;
+		}
+		got += (size_t)r;
+	}
+	memset(p + sizeof(hdr) + n, 0, pad);
+	v.iov_len = sizeof(hdr) + n + pad;
+	if (evbuffer_commit_space(x->out, &v, 1) != 0) {
+		errno = ENOMEM;
+		return FY_ERROR;
+	}
+	x->body_off += n;
+	return FY_OK;
+}
+
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -438,7 +502,20 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		x->state = X_SENDING;
 		set_timeout(x, x->rt->pool->send_timeout);
 	}
-	while (evbuffer_get_length(x->out) > 0) {
+	for (;;) {
+		if (evbuffer_get_length(x->out) == 0) {
+			if (queue_file_body(x) != FY_OK) {
+				/* Our own disk failed us, not the backend:
+				 * no failover, no health mark. */
+				logx(x, FY_LOG_ERR,
+				     "could not read the request body from its "
+				     "temp file", strerror(errno));
+				finish(x, 500);
+				return;
+			}
+			if (evbuffer_get_length(x->out) == 0)
+				break;
+		}
 		int n = evbuffer_write(x->out, fd);
 		if (n > 0) {
 			set_timeout(x, x->rt->pool->send_timeout);
@@ -483,9 +560,11 @@ static int consume(struct fy_fcgi_exchange *x, const char *p, size_t len)
 			return FY_OK;
 		if (rc == FY_DONE) {
 			x->ended = 1;
-			if (len > 0 || !x->headers_done) {
-				/* Bytes after END_REQUEST, or an answer
-				 * without a header block: not reusable. */
+			if (len > 0 || !x->headers_done ||
+			    x->state != X_READING) {
+				/* Bytes after END_REQUEST, an answer without
+				 * a header block, or one that came before the
+				 * whole request went out: not reusable. */
 				drop_connection(x);
 				if (!x->headers_done) {
 					fail(x, 502, "no response header", 0);
@@ -563,7 +642,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 				       struct fy_pool *pool,
 				       const void *params, size_t params_len,
-				       struct evbuffer *body,
+				       const struct fy_fcgi_body *body,
 				       const struct fy_fcgi_callbacks *cb,
 				       void *arg, const struct fy_log_ctx *log)
 {
@@ -580,6 +659,8 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 	x->fd = -1;
 	x->backend = -1;
 	x->state = X_QUEUED;
+	x->body_fd = body != NULL && body->mem == NULL ? body->fd : -1;
+	x->body_len = x->body_fd >= 0 ? body->len : 0;
 	if (log != NULL)
 		x->log = *log;
 	x->request = evbuffer_new();
@@ -591,13 +672,16 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 	fy_fcgi_begin_request(begin, pool->keep_alive > 0);
 	unsigned char end_stdin[FCGI_HEADER_LEN];
 	fy_fcgi_end_stream(end_stdin, FCGI_STDIN);
-	size_t body_len = body != NULL ? evbuffer_get_length(body) : 0;
+	struct evbuffer *mem = body != NULL ? body->mem : NULL;
+	size_t mem_len = mem != NULL ? evbuffer_get_length(mem) : 0;
+	/* A body in a file is framed as it goes out (queue_file_body). */
 	if (evbuffer_add(x->request, begin, sizeof(begin)) != 0 ||
 	    evbuffer_add(x->request, params, params_len) != 0 ||
-	    (body_len > 0 &&
-	     fy_fcgi_evbuffer_move_stream(x->request, FCGI_STDIN, body,
-					  body_len) != 0) ||
-	    evbuffer_add(x->request, end_stdin, sizeof(end_stdin)) != 0) {
+	    (mem_len > 0 &&
+	     fy_fcgi_evbuffer_move_stream(x->request, FCGI_STDIN, mem,
+					  mem_len) != 0) ||
+	    (x->body_fd < 0 &&
+	     evbuffer_add(x->request, end_stdin, sizeof(end_stdin)) != 0)) {
 		evbuffer_free(x->request);
 		free(x);
 		return NULL;

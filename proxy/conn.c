@@ -242,6 +242,7 @@ static struct fy_request *request_new(struct fy_conn *c)
 	r->arena = a;
 	r->conn = c;
 	r->fd = -1;
+	r->body_fd = -1;
 	r->keep_alive = 0;
 	r->out_before = evbuffer_get_length(c->out);
 	r->start_usec = now_usec();
@@ -644,9 +645,9 @@ static int body_add(struct fy_request *r, const char *p, size_t n)
 	if (cfg->limit_request_body > 0 &&
 	    r->body_received > (uint64_t)cfg->limit_request_body)
 		return 413;
-	if (!r->body_discard && evbuffer_add(r->body, p, n) != 0)
-		return 500;
-	return 0;
+	if (r->body_discard)
+		return 0;
+	return fy_body_add(r, p, n);
 }
 
 /* Consumes body bytes from the input buffer. Returns FY_AGAIN (need more),
@@ -774,11 +775,13 @@ static void process(struct fy_conn *c)
 					       "request body exceeds the limit "
 					       "of %lld bytes (limit_request_body)",
 					       (long long)cfg->limit_request_body);
-				else
+				else if (rc != 500) /* body.c said why */
 					fy_log(FY_LOG_INFO, "http", &ctx,
 					       "invalid request body: %d", rc);
 				c->ipos = c->ilen;
 				fail(r, rc, 0);
+			} else if (fy_body_finish(r) != 0) {
+				fail(r, 500, 0);
 			} else {
 				run_handler(r);
 			}

@@ -135,8 +135,8 @@ static int fastcgi_start(struct fy_request *r)
 
 	char proto[9] = "HTTP/1.0";
 	proto[7] = r->head.minor_version == 1 ? '1' : '0';
-	int64_t clen = r->body != NULL ? (int64_t)evbuffer_get_length(r->body)
-				       : -1;
+	/* Every byte received was stored, in memory or in the file. */
+	int64_t clen = r->body != NULL ? (int64_t)r->body_received : -1;
 	if (clen < 0 && (r->framing.content_length >= 0 || r->body_chunked))
 		clen = 0;
 	struct fy_cgi_request cr = {
@@ -183,8 +183,14 @@ static int fastcgi_start(struct fy_request *r)
 	fc->r = r;
 	fy_log_ctx_fill(r, &fc->log);
 	r->handler_data = fc;
-	fc->x = fy_fcgi_start(c->loop->base, site->pool, pbuf, plen, r->body,
-			      &callbacks, fc, &fc->log);
+	struct fy_fcgi_body body = {
+		.mem = r->body_fd < 0 ? r->body : NULL,
+		.fd = r->body_fd,
+		.len = r->body_received,
+	};
+	fc->x = fy_fcgi_start(c->loop->base, site->pool, pbuf, plen,
+			      r->body != NULL ? &body : NULL, &callbacks, fc,
+			      &fc->log);
 	if (fc->x == NULL)
 		return 502;
 	/* Runs at the request's end whatever happens (client gone too). */

@@ -120,7 +120,12 @@ struct fy_request {
 	struct fy_http_chunked chunked;
 	uint64_t body_received;
 	int body_discard;     /* handler wants no body: count and drop */
-	struct evbuffer *body; /* the body, when the handler wants it */
+	/* The body, when the handler wants it: all of it while it fits in
+	 * client_body_buffer_size; once it does not, body_fd is an unlinked
+	 * temp file holding it from offset 0 and body only stages bytes on
+	 * their way there (empty once the body is complete). */
+	struct evbuffer *body;
+	int body_fd; /* -1: the body is in memory */
 	int sent_continue;
 
 	/* response */
@@ -237,6 +242,16 @@ void fy_conn_want_write(struct fy_conn *c);
 void fy_log_ctx_fill(const struct fy_request *r, struct fy_log_ctx *ctx);
 const char *fy_request_header(const struct fy_request *r, const char *name,
 			      size_t *len);
+
+/* body.c */
+/* Stores n more bytes of r's body (r->body must exist): in memory up to
+ * client_body_buffer_size, then in a temp file (r->body_fd, closed with
+ * the request). Returns 0, or 500 (logged) when the file cannot be made
+ * or written, a full disk included. */
+int fy_body_add(struct fy_request *r, const char *p, size_t n);
+/* The body is complete: writes what is still staged to its file. Returns
+ * 0 or 500 (logged). */
+int fy_body_finish(struct fy_request *r);
 
 /* response.c */
 /* Sets the status and queues the response head. content_length >= 0 is

@@ -145,6 +145,10 @@ struct fy_config {
 	int limit_request_fields;    /* default 100 */
 	int limit_request_field_size; /* default 8190 */
 	int64_t limit_request_body;   /* bytes; default 1 GiB; 0 = unlimited */
+	/* Request bodies above this many bytes go to an unlinked file in
+	 * client_body_temp_path instead of memory; default 64 KiB. */
+	int64_t client_body_buffer_size;
+	char *client_body_temp_path; /* default "/var/tmp" */
 	char *mime_types;	      /* default "/etc/mime.types" */
 	int listen_backlog;	      /* default 511 */
 

@@ -77,10 +77,21 @@ struct fy_fcgi_callbacks {
 
 struct fy_fcgi_exchange;
 
+/* A request body: in memory (mem; its bytes are moved out), or, when mem
+ * is NULL, the first len bytes of the file fd, read with pread(2) one
+ * record at a time as the backend takes them and read again from offset
+ * 0 by a retry. fd stays the caller's and must stay open as long as the
+ * exchange. */
+struct fy_fcgi_body {
+	struct evbuffer *mem;
+	int fd;
+	uint64_t len;
+};
+
 /*
  * Starts one request on pool: params is the PARAMS stream (records and
  * terminator, as fy_fcgi_params_finish() leaves it), body the request body
- * (NULL: none; its bytes are moved out). log says whose request it is in
+ * (NULL: none). log says whose request it is in
  * every log line; what it points to must outlive the exchange. Picks a
  * backend, reuses a kept
  * connection or connects, sends, and reports through cb. Never calls a
@@ -89,7 +100,7 @@ struct fy_fcgi_exchange;
 struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 				       struct fy_pool *pool,
 				       const void *params, size_t params_len,
-				       struct evbuffer *body,
+				       const struct fy_fcgi_body *body,
 				       const struct fy_fcgi_callbacks *cb,
 				       void *arg, const struct fy_log_ctx *log);
 
