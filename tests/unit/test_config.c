@@ -108,6 +108,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->limit_request_fields, 100);
 	assert_int_equal(cfg->limit_request_field_size, 8190);
 	assert_true(cfg->limit_request_body == INT64_C(1073741824));
+	assert_true(cfg->client_body_buffer_size == 64 * 1024);
+	assert_string_equal(cfg->client_body_temp_path, "/var/tmp");
 	assert_string_equal(cfg->mime_types, "/etc/mime.types");
 	assert_int_equal(cfg->listen_backlog, 511);
 
