@@ -133,6 +133,9 @@ void fy_listeners_close(struct fy_listener *ls, size_t n)
 int fy_server_init(struct fy_config *cfg)
 {
 	signal(SIGPIPE, SIG_IGN);
+	/* A request body's temp file past RLIMIT_FSIZE must fail its write
+	 * (EFBIG: that request gets 500), not kill the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (fy_fcgi_spawn_start(cfg) != FY_OK || fy_fcgi_pools_init(cfg) != FY_OK)
 		return FY_ERROR;
 	if (fy_mime_load(cfg->mime_types) != FY_OK)
