@@ -47,6 +47,10 @@ echo json_encode(['len' => $n, 'md5' => hash_final($h),
 # lazily instead of swallowed before the script runs.
 RAW_INPUT = {"php_admin_value.post_max_size": 0,
              "php_admin_value.enable_post_data_reading": 0}
+# PHP-FPM keeps admin values in the child for its next requests: sites that
+# want forms parsed set PHP's defaults back.
+FORM_INPUT = {"php_admin_value.post_max_size": "8M",
+              "php_admin_value.enable_post_data_reading": 1}
 
 
 def temp_dir(path):
@@ -85,13 +89,9 @@ def body_server(factory, fpm, tmp, mode=None, **server):  # noqa: F811
                 "client_body_temp_path": str(tmp),
                 "limit_request_body": "2g"}
     settings.update(server)
-    # PHP-FPM keeps admin values in the child for its next requests: the
-    # upload site sets its own back.
     sites = [("default", fpm.site("php", **RAW_INPUT)),
              ("files", fpm.site("php", server_name="files.test",
-                                **{"php_admin_value.post_max_size": "8M",
-                                   "php_admin_value.enable_post_data_reading":
-                                   1}))]
+                                **FORM_INPUT))]
     return factory(server=settings, sites=sites, mode=mode,
                    extra=fpm.pool("php", "main"))
 
@@ -229,12 +229,17 @@ def test_write_error_answers_500_and_the_server_lives(make_server, fpm,  # noqa:
                                                       tmp_path):
     """RLIMIT_FSIZE on foyer's processes makes the temp file's writes fail
     (EFBIG) as a full disk would (ENOSPC): the request gets 500 and a log
-    line, foyer neither dies (SIGXFSZ) nor keeps the descriptor."""
+    line, foyer neither dies (SIGXFSZ) nor keeps the descriptor. foyer
+    inherits the limit from this process, lowered while it starts (its
+    children run as another user, out of prlimit's reach)."""
     d = temp_dir(tmp_path / "bodies")
-    srv = body_server(make_server, fpm, d)
     limit = 4 * BUFFER
-    for pid in [srv.pid] + srv.children():
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, limit))
+    saved = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, saved[1]))
+    try:
+        srv = body_server(make_server, fpm, d)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, saved)
     r = post(srv, os.urandom(limit + BUFFER))
     assert r.status == 500
     assert srv.wait_error_log("could not write the request body to its "
@@ -475,7 +480,7 @@ def test_slow_bodies_do_not_reach_php(make_server, fpm, mode,  # noqa: F811
     (fpm.www / "input.php").write_text(INPUT_PHP)
     srv = make_server(
         server={"client_body_temp_path": str(d), "request_body_timeout": 30},
-        sites=[("default", fpm.site("php"))],
+        sites=[("default", fpm.site("php", **FORM_INPUT))],
         mpm=EVENT_ROOMY if mode == "event" else None,
         extra=fpm.pool("php", "main", max_connections=2, queue_timeout=10))
     marker = f"slowbody-{mode}-{os.getpid()}"
