@@ -66,6 +66,13 @@ struct fy_handler {
 extern const struct fy_handler fy_handler_static;
 extern const struct fy_handler fy_handler_fastcgi;
 
+/* static.c: sends the regular file r->fd (stat in r->st, name in
+ * r->filename) for a GET or HEAD, with the static handler's validators,
+ * conditional requests and single ranges; takes r->fd over. Keeps a
+ * content_type already set (else one from the file name). Returns like a
+ * handler's start(): FY_OK with the response queued, or a status. */
+int fy_static_serve(struct fy_request *r);
+
 /* The handler called name, NULL if this build has none. */
 const struct fy_handler *fy_handler_find(const char *name);
 /* Who answers a request routed to a file of site. Never NULL. */
