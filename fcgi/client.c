@@ -507,7 +507,8 @@ static int consume(struct fy_fcgi_exchange *x, const char *p, size_t len)
 			 * log lines of a few bytes each. */
 			size_t room = sizeof(x->ebuf) - x->elen;
 			size_t n = ev.len < room ? ev.len : room;
-			memcpy(x->ebuf + x->elen, ev.data, n);
+			if (n > 0) /* an empty record has no data at all */
+				memcpy(x->ebuf + x->elen, ev.data, n);
 			x->elen += n;
 			if (x->parser.content_left == 0 && x->elen > 0) {
 				x->cb->on_stderr(x->arg, x->ebuf, x->elen);
