@@ -29,6 +29,9 @@
 /* How often a queued request looks for a free connection slot. */
 #define QUEUE_POLL_MS 20
 #define READ_CHUNK (64 * 1024)
+/* Bytes of one STDERR record gathered for its log line (the line is cut
+ * before this anyway). */
+#define STDERR_MAX 2048
 
 enum x_state {
 	X_QUEUED,     /* waiting for a connection slot */
@@ -69,6 +72,8 @@ struct fy_fcgi_exchange {
 	struct fy_cgi_response resp;
 	struct fy_http_header hdrs[HEADER_FIELDS];
 	struct fy_log_ctx log;
+	size_t elen; /* bytes of the STDERR record so far in ebuf */
+	char ebuf[STDERR_MAX];
 	char hbuf[HEADER_MAX];
 };
 
@@ -308,6 +313,7 @@ static void start_io(struct fy_fcgi_exchange *x)
 	x->body_off = 0;
 	x->body_ended = 0;
 	fy_fcgi_parser_init(&x->parser);
+	x->elen = 0;
 	fy_cgi_response_init(&x->resp, x->hbuf, sizeof(x->hbuf), x->hdrs,
 			     HEADER_FIELDS);
 	x->got_bytes = 0;
@@ -575,8 +581,18 @@ static int consume(struct fy_fcgi_exchange *x, const char *p, size_t len)
 			return FY_DONE;
 		}
 		if (ev.type == FY_FCGI_EV_STDERR) {
-			if (ev.len > 0)
-				x->cb->on_stderr(x->arg, ev.data, ev.len);
+			/* One call per record, however the reads cut it: a
+			 * record in many reads would otherwise make as many
+			 * log lines of a few bytes each. */
+			size_t room = sizeof(x->ebuf) - x->elen;
+			size_t n = ev.len < room ? ev.len : room;
+			if (n > 0) /* an empty record has no data at all */
+				memcpy(x->ebuf + x->elen, ev.data, n);
+			x->elen += n;
+			if (x->parser.content_left == 0 && x->elen > 0) {
+				x->cb->on_stderr(x->arg, x->ebuf, x->elen);
+				x->elen = 0;
+			}
 			continue;
 		}
 		if (ev.type != FY_FCGI_EV_STDOUT || ev.len == 0)

@@ -443,6 +443,39 @@ static void close_request_fd(void *arg)
 	}
 }
 
+int fy_request_route(struct fy_request *r, struct fy_route *rt)
+{
+	r->uri = fy_arena_strdup(r->arena, rt->uri);
+	if (rt->kind == FY_ROUTE_ERROR) {
+		r->pending_status = rt->status;
+	} else if (rt->kind == FY_ROUTE_REDIRECT_SLASH) {
+		/* Location keeps the client's own encoding of the path */
+		r->location = fy_arena_printf(
+		    r->arena, "%.*s/%s%.*s", (int)r->path_len, r->path,
+		    r->query != NULL ? "?" : "", (int)r->query_len,
+		    r->query != NULL ? r->query : "");
+		r->pending_status = 301;
+	} else {
+		/* An internal redirect routes a request a second time: the
+		 * file of the first route is done with. */
+		close_request_fd(r);
+		r->fd = rt->fd;
+		rt->fd = -1;
+		if (fy_arena_cleanup(r->arena, close_request_fd, r) != FY_OK) {
+			close_request_fd(r);
+			return FY_ERROR;
+		}
+		r->filename = fy_arena_strdup(r->arena, rt->fs_path);
+		r->script = fy_arena_strdup(r->arena, rt->script);
+		if (rt->path_info != NULL)
+			r->path_info = fy_arena_strdup(r->arena, rt->path_info);
+		r->st = rt->st;
+		r->front_controller = rt->front_controller;
+		r->handler = fy_handler_for(r->site, rt);
+	}
+	return FY_OK;
+}
+
 /* The request head is complete: decide who answers and how the body is
  * read. Returns FY_OK to go on in process(), FY_DONE when a response was
  * queued (the caller flushes it). */
@@ -537,35 +570,9 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 	} else {
 		struct fy_route *rt = &c->loop->route;
 		fy_router_resolve(r->site, r->path, r->path_len, rt);
-		r->uri = fy_arena_strdup(r->arena, rt->uri);
-		if (rt->kind == FY_ROUTE_ERROR) {
-			r->pending_status = rt->status;
-		} else if (rt->kind == FY_ROUTE_REDIRECT_SLASH) {
-			size_t ul = strlen(rt->uri);
-			/* Location keeps the client's own encoding of the path */
-			r->location = fy_arena_printf(
-			    r->arena, "%.*s/%s%.*s", (int)r->path_len, r->path,
-			    r->query != NULL ? "?" : "", (int)r->query_len,
-			    r->query != NULL ? r->query : "");
-			(void)ul;
-			r->pending_status = 301;
-		} else {
-			r->fd = rt->fd;
-			if (fy_arena_cleanup(r->arena, close_request_fd, r) !=
-			    FY_OK) {
-				close(r->fd);
-				r->fd = -1;
-				fail(r, 500, 0);
-				return FY_DONE;
-			}
-			r->filename = fy_arena_strdup(r->arena, rt->fs_path);
-			r->script = fy_arena_strdup(r->arena, rt->script);
-			if (rt->path_info != NULL)
-				r->path_info =
-				    fy_arena_strdup(r->arena, rt->path_info);
-			r->st = rt->st;
-			r->front_controller = rt->front_controller;
-			r->handler = fy_handler_for(r->site, rt);
+		if (fy_request_route(r, rt) != FY_OK) {
+			fail(r, 500, 0);
+			return FY_DONE;
 		}
 	}
 
@@ -598,6 +605,11 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 	set_state(c, FY_CONN_BODY);
 	set_timer(c, c->loop->tv_body);
 	return FY_OK;
+}
+
+void fy_request_run_handler(struct fy_request *r)
+{
+	run_handler(r);
 }
 
 static void run_handler(struct fy_request *r)

@@ -1,10 +1,16 @@
 /*
  * fastcgi.c - the handler that sends PHP requests to a PHP-FPM pool: the
  * CGI environment (the one builder shared with in-process PHP), the body,
- * and the response streamed back with back-pressure.
+ * and the response streamed back with back-pressure; or, when PHP answers
+ * with "Location: /path" and no Status, an internal redirect
+ * (redirect.c), and with X-Sendfile or X-Accel-Redirect on a site that
+ * allows them, the file it names (xsendfile.c).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "foyer/arena.h"
 #include "foyer/cgi.h"
@@ -12,18 +18,75 @@
 #include "foyer/core.h"
 #include "foyer/fcgi.h"
 #include "foyer/fcgi_client.h"
+#include "foyer/xsendfile.h"
 #include "proxy.h"
+
+/* What the response's end brings, when the backend's body is not the
+ * answer: it is read to END_REQUEST and thrown away, so that the
+ * connection stays usable and PHP finishes its work. */
+enum after {
+	AFTER_NOTHING, /* the body was the answer */
+	AFTER_REDIRECT, /* Location: /path without Status */
+	AFTER_SENDFILE, /* X-Sendfile or X-Accel-Redirect, site allowing */
+};
 
 struct fcgi_ctx {
 	struct fy_request *r;
 	struct fy_fcgi_exchange *x;
 	struct fy_log_ctx log; /* points into the request: lives as long */
+	enum after after;
+	char *target; /* the Location, or the file named (arena) */
+	int accel;    /* target came from X-Accel-Redirect */
 };
+
+/* Decides whether the backend's body is the answer (see enum after). */
+static void choose_after(struct fcgi_ctx *fc, const struct fy_cgi_response *resp)
+{
+	struct fy_request *r = fc->r;
+	const char *name = resp->x_sendfile != NULL ? "X-Sendfile"
+						    : "X-Accel-Redirect";
+	const char *v = resp->x_sendfile != NULL ? resp->x_sendfile
+						 : resp->x_accel_redirect;
+	size_t vl = resp->x_sendfile != NULL ? resp->x_sendfile_len
+					     : resp->x_accel_redirect_len;
+	if (v != NULL && !r->site->x_sendfile) {
+		/* The parser never forwards it: the path stays on the
+		 * server, and the body is the answer. */
+		fy_log(FY_LOG_INFO, "fastcgi", &fc->log,
+		       "%s ignored: x_sendfile is off for site %s", name,
+		       r->site->name);
+	} else if (v != NULL) {
+		fc->after = AFTER_SENDFILE;
+		fc->accel = resp->x_sendfile == NULL;
+		fc->target = fy_arena_strndup(r->arena, v, vl);
+	} else if (resp->local_redirect) {
+		fc->after = AFTER_REDIRECT;
+		fc->target = fy_arena_strndup(r->arena, resp->location,
+					      resp->location_len);
+	}
+	if (fc->after != AFTER_NOTHING && fc->target == NULL)
+		fc->after = AFTER_NOTHING; /* out of memory: the body it is */
+}
+
+/* Drops what on_headers kept of the backend's head. */
+static void forget_headers(struct fy_request *r)
+{
+	r->n_resp_headers = 0;
+	r->content_type = NULL;
+	r->location = NULL;
+	r->reason = NULL;
+}
 
 static void on_headers(void *arg, const struct fy_cgi_response *resp)
 {
 	struct fcgi_ctx *fc = arg;
 	struct fy_request *r = fc->r;
+	choose_after(fc, resp);
+	if (fc->after == AFTER_REDIRECT)
+		return; /* nothing of this response reaches the client */
+	/* A sent file keeps the backend's headers (Content-Type,
+	 * Content-Disposition, Cache-Control ...); the parser dropped its
+	 * Content-Length. */
 	for (size_t i = 0; i < resp->n_headers; i++) {
 		const struct fy_http_header *h = &resp->headers[i];
 		/* The exchange's buffer goes away with it: copy. */
@@ -38,6 +101,8 @@ static void on_headers(void *arg, const struct fy_cgi_response *resp)
 		else
 			fy_response_add_header(r, name, value);
 	}
+	if (fc->after == AFTER_SENDFILE)
+		return; /* the file's status and head come at the end */
 	if (resp->reason != NULL && resp->reason_len > 0)
 		r->reason = fy_arena_strndup(r->arena, resp->reason,
 					     resp->reason_len);
@@ -51,6 +116,8 @@ static int on_body(void *arg, const char *data, size_t len)
 {
 	struct fcgi_ctx *fc = arg;
 	struct fy_request *r = fc->r;
+	if (fc->after != AFTER_NOTHING)
+		return 0;
 	if (fy_response_body_add(r, data, len) != FY_OK)
 		return 1;
 	fy_conn_want_write(r->conn);
@@ -68,11 +135,59 @@ static void on_stderr(void *arg, const char *data, size_t len)
 	       (int)(len > 2000 ? 2000 : len), data);
 }
 
+/* Sends the file an X-Sendfile or X-Accel-Redirect named, as the static
+ * handler would send it for a GET (a HEAD stays a HEAD). */
+static void send_file(struct fcgi_ctx *fc)
+{
+	struct fy_request *r = fc->r;
+	const char *name = fc->accel ? "X-Accel-Redirect" : "X-Sendfile";
+	char path[PATH_MAX];
+	struct stat st;
+	int status;
+	const char *why;
+	int fd = fy_xsendfile_open(r->site, fc->accel, fc->target, path,
+				   sizeof(path), &st, &status, &why);
+	if (fd < 0) {
+		fy_log(FY_LOG_ERR, "fastcgi", &fc->log, "%s %s refused (%d): %s",
+		       name, fc->target, status, why);
+		forget_headers(r);
+		fy_response_error(r, status);
+		return;
+	}
+	/* The script's own descriptor, kept since routing, is done with. */
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = fd;
+	r->st = st;
+	r->filename = fy_arena_strdup(r->arena, path);
+	if (r->method != FY_METHOD_HEAD)
+		r->method = FY_METHOD_GET;
+	int rc = r->filename != NULL ? fy_static_serve(r) : 500;
+	if (rc != FY_OK) {
+		if (rc < 400)
+			rc = 500;
+		fy_log(rc >= 500 ? FY_LOG_ERR : FY_LOG_INFO, "fastcgi",
+		       &fc->log, "%s %s answered %d", name, fc->target, rc);
+		fy_response_error(r, rc);
+	}
+}
+
 static void on_done(void *arg, int status)
 {
 	struct fcgi_ctx *fc = arg;
 	struct fy_request *r = fc->r;
 	fc->x = NULL;
+	if (status == 0 && fc->after == AFTER_REDIRECT) {
+		fy_request_redirect(r, fc->target);
+		return;
+	}
+	if (status == 0 && fc->after == AFTER_SENDFILE) {
+		send_file(fc);
+		fy_request_finish(r);
+		return;
+	}
+	if (!r->head_sent && fc->after != AFTER_NOTHING)
+		forget_headers(r); /* an error page, not the file's head */
 	if (!r->head_sent) {
 		fy_response_error(r, status != 0 ? status : 502);
 	} else if (status != 0) {
@@ -139,9 +254,20 @@ static int fastcgi_start(struct fy_request *r)
 	int64_t clen = r->body != NULL ? (int64_t)r->body_received : -1;
 	if (clen < 0 && (r->framing.content_length >= 0 || r->body_chunked))
 		clen = 0;
+	/* After an internal redirect: a GET (or HEAD) without a body. The
+	 * request line and REQUEST_URI stay the client's, as with Apache. */
+	struct evbuffer *body = r->body;
+	const char *method = r->head.method;
+	size_t method_len = r->head.method_len;
+	if (r->redirects > 0) {
+		body = NULL;
+		clen = -1;
+		method = r->method == FY_METHOD_HEAD ? "HEAD" : "GET";
+		method_len = strlen(method);
+	}
 	struct fy_cgi_request cr = {
-		.method = r->head.method,
-		.method_len = r->head.method_len,
+		.method = method,
+		.method_len = method_len,
 		.request_uri = r->head.target,
 		.request_uri_len = r->head.target_len,
 		.query = r->query,
@@ -183,13 +309,13 @@ static int fastcgi_start(struct fy_request *r)
 	fc->r = r;
 	fy_log_ctx_fill(r, &fc->log);
 	r->handler_data = fc;
-	struct fy_fcgi_body body = {
-		.mem = r->body_fd < 0 ? r->body : NULL,
+	struct fy_fcgi_body fbody = {
+		.mem = r->body_fd < 0 ? body : NULL,
 		.fd = r->body_fd,
 		.len = r->body_received,
 	};
 	fc->x = fy_fcgi_start(c->loop->base, site->pool, pbuf, plen,
-			      r->body != NULL ? &body : NULL, &callbacks, fc,
+			      body != NULL ? &fbody : NULL, &callbacks, fc,
 			      &fc->log);
 	if (fc->x == NULL)
 		return 502;

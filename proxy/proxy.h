@@ -66,6 +66,13 @@ struct fy_handler {
 extern const struct fy_handler fy_handler_static;
 extern const struct fy_handler fy_handler_fastcgi;
 
+/* static.c: sends the regular file r->fd (stat in r->st, name in
+ * r->filename) for a GET or HEAD, with the static handler's validators,
+ * conditional requests and single ranges; takes r->fd over. Keeps a
+ * content_type already set (else one from the file name). Returns like a
+ * handler's start(): FY_OK with the response queued, or a status. */
+int fy_static_serve(struct fy_request *r);
+
 /* The handler called name, NULL if this build has none. */
 const struct fy_handler *fy_handler_find(const char *name);
 /* Who answers a request routed to a file of site. Never NULL. */
@@ -111,6 +118,7 @@ struct fy_request {
 	struct stat st;	      /* of filename, from the router */
 	int fd;		      /* filename, open for reading; -1 if none */
 	int front_controller;
+	int redirects;	    /* internal redirects so far (Location: /...) */
 	int pending_status; /* error decided before the body was read */
 	size_t head_len;    /* bytes of the request head */
 
@@ -238,6 +246,24 @@ struct fy_loop {
 
 /* request.c / conn.c */
 void fy_request_finish(struct fy_request *r);
+/* Makes what the router found (rt, from fy_router_resolve for r->path)
+ * the request's: uri, file (its descriptor moves to r->fd, replacing and
+ * closing any earlier one), script, path info and handler, or the pending
+ * error or slash redirect. Returns FY_OK, or FY_ERROR (out of memory: the
+ * file is closed). */
+int fy_request_route(struct fy_request *r, struct fy_route *rt);
+/* Runs r->handler (or answers r->pending_status) as for a request that
+ * was just routed. A response queued at once leaves r->finished set: the
+ * caller flushes it with fy_request_finish(). */
+void fy_request_run_handler(struct fy_request *r);
+
+/* redirect.c: answers r, whose handler produced no response yet, as a GET
+ * (a HEAD stays a HEAD) without a body for location ("/path?query", in
+ * memory that lives as long as r), routed again in r's site; beyond 10
+ * redirects, 500 and a log line. The original request line stays for
+ * the logs. Queues or starts the new response and flushes what is
+ * queued (fy_request_finish). */
+void fy_request_redirect(struct fy_request *r, const char *location);
 void fy_conn_want_write(struct fy_conn *c);
 void fy_log_ctx_fill(const struct fy_request *r, struct fy_log_ctx *ctx);
 const char *fy_request_header(const struct fy_request *r, const char *name,

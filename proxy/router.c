@@ -261,11 +261,10 @@ static ssize_t fd_path(int fd, char *buf, size_t len)
 
 /* Where openat2(2) is missing: open, then ask the kernel where the opened
  * file really is and refuse it (EXDEV) if that is outside the root. */
-static int open_checked(const struct fy_site *site, int rootfd,
-			const char *rel)
+static int open_checked(int rootfd, const char *rel, int beneath)
 {
 	int fd = openat(rootfd, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 || site->follow_symlinks)
+	if (fd < 0 || !beneath)
 		return fd;
 	char root[PATH_MAX], file[PATH_MAX];
 	ssize_t rl = fd_path(rootfd, root, sizeof(root));
@@ -281,21 +280,18 @@ static int open_checked(const struct fy_site *site, int rootfd,
 }
 
 /*
- * Opens what a normalised URI names inside the site's document root and
- * stats it: one openat2(2) and one fstat(2), like a plain open. Unless
- * follow_symlinks is on, RESOLVE_BENEATH makes the kernel refuse any
- * resolution that leaves the root, through ".." or a symlink (EXDEV), so no
- * realpath walk is needed. Returns the descriptor, or -1 with *status set
- * (404 missing, 403 refused).
+ * One openat2(2) and one fstat(2), like a plain open. With beneath,
+ * RESOLVE_BENEATH makes the kernel refuse any resolution that leaves the
+ * root, through ".." or a symlink (EXDEV), so no realpath walk is needed.
  */
-static int open_in_root(const struct fy_site *site, int rootfd,
-			const char *uri, struct stat *st, int *status)
+int fy_router_open_beneath(int rootfd, const char *path, int beneath,
+			   struct stat *st, int *status)
 {
 	struct open_how how = {
 	    .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
-	    .resolve = site->follow_symlinks ? 0 : RESOLVE_BENEATH,
+	    .resolve = beneath ? RESOLVE_BENEATH : 0,
 	};
-	const char *rel = uri;
+	const char *rel = path;
 	while (*rel == '/')
 		rel++;
 	if (*rel == '\0')
@@ -307,7 +303,7 @@ static int open_in_root(const struct fy_site *site, int rootfd,
 			no_openat2 = 1; /* old kernel, seccomp, valgrind */
 	}
 	if (no_openat2)
-		fd = open_checked(site, rootfd, rel);
+		fd = open_checked(rootfd, rel, beneath);
 	if (fd < 0) {
 		switch (errno) {
 		case ENOENT:
@@ -329,11 +325,23 @@ static int open_in_root(const struct fy_site *site, int rootfd,
 		return -1;
 	}
 	if (fstat(fd, st) != 0) {
+		int e = errno;
 		close(fd);
+		errno = e;
 		*status = 403;
 		return -1;
 	}
 	return fd;
+}
+
+/* What a normalised URI names inside the site's document root, opened and
+ * stated; symlinks may leave the root only with follow_symlinks. Returns
+ * the descriptor, or -1 with *status set (404 missing, 403 refused). */
+static int open_in_root(const struct fy_site *site, int rootfd,
+			const char *uri, struct stat *st, int *status)
+{
+	return fy_router_open_beneath(rootfd, uri, !site->follow_symlinks, st,
+				      status);
 }
 
 static void route_close(struct fy_route *out);

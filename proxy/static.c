@@ -164,10 +164,14 @@ static int static_start(struct fy_request *r)
 	}
 	if (strcmp(r->uri, "*") == 0)
 		return 400;
+	return fy_static_serve(r);
+}
 
+int fy_static_serve(struct fy_request *r)
+{
 	struct fy_log_ctx ctx;
-	/* The router opened the file it checked; the handler takes the
-	 * descriptor over. */
+	/* The router (or X-Sendfile) opened the file it checked; the
+	 * handler takes the descriptor over. */
 	int fd = r->fd;
 	r->fd = -1;
 	if (fd < 0)
@@ -186,7 +190,9 @@ static int static_start(struct fy_request *r)
 	fy_response_add_header(r, "Last-Modified", lm_a);
 	fy_response_add_header(r, "ETag", etag_a);
 	fy_response_add_header(r, "Accept-Ranges", "bytes");
-	r->content_type = fy_mime_type(r->filename);
+	/* A gateway that had the file sent (X-Sendfile) chose its type. */
+	if (r->content_type == NULL)
+		r->content_type = fy_mime_type(r->filename);
 
 	if (not_modified(r, etag)) {
 		close(fd);

@@ -37,8 +37,9 @@ struct fy_cgi_response {
 	const char *location; /* Location's value (also in headers); NULL */
 	size_t location_len;
 	/* RFC 3875 6.2.2: Location is a local path ("/..." but not "//...")
-	 * and there is no Status. The site decides whether to re-process the
-	 * request internally; otherwise status 302 stands. */
+	 * and there is no Status: the server re-processes the request for
+	 * that path (foyer always does); status says 302 for a server that
+	 * would not. */
 	int local_redirect;
 	int64_t content_length; /* -1: none; information only */
 	const char *x_sendfile; /* X-Sendfile value; NULL: none */

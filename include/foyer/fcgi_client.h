@@ -64,7 +64,7 @@ struct fy_fcgi_callbacks {
 	 * output is full: the exchange stops reading the backend until
 	 * fy_fcgi_resume(). */
 	int (*on_body)(void *arg, const char *data, size_t len);
-	/* STDERR bytes, one call per record span. */
+	/* STDERR bytes, one call per record (its first 2 KiB). */
 	void (*on_stderr)(void *arg, const char *data, size_t len);
 	/* The end. status 0: END_REQUEST after a complete response. Else the
 	 * HTTP status to answer when no header was delivered yet (502 bad

@@ -74,6 +74,19 @@ int fy_router_is_php(const struct fy_site *site, const char *path,
 int fy_router_open_root(struct fy_site *site);
 
 /*
+ * Opens path, taken relative to the directory rootfd (leading '/' ignored,
+ * "" is the directory itself), read-only, and stats it into st. With
+ * beneath, any resolution that leaves rootfd, through ".." or a symlink,
+ * is refused by the kernel (openat2 RESOLVE_BENEATH; where openat2 is
+ * missing, the opened file's real path is checked). Returns the descriptor
+ * (the caller closes it), or -1 with *status set (404 missing, 414 name too
+ * long, 403 refused) and errno from the call that failed (EXDEV: the path
+ * escapes rootfd).
+ */
+int fy_router_open_beneath(int rootfd, const char *path, int beneath,
+			   struct stat *st, int *status);
+
+/*
  * Resolves a request path for a site. path/len is the raw path of the
  * request-target (percent-encoded, without '?query').
  *

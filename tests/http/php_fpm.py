@@ -98,11 +98,11 @@ header(trim("Status: $code $reason"));
 header('X-Status-Test: yes');
 echo "status body $code\n";
 """,
-    # POST: 303 to the env dumper (redirect after POST); GET ?plain=1:
-    # a Location with no Status line at all (the status is put back to
-    # 200 after header() made it 302, so PHP sends no Status).
+    # POST: 303 to the env dumper (redirect after POST); ?plain=1 (any
+    # method): a Location with no Status line at all (the status is put
+    # back to 200 after header() made it 302, so PHP sends no Status).
     "redirect.php": r"""<?php
-if ($_SERVER['REQUEST_METHOD'] === 'POST') {
+if ($_SERVER['REQUEST_METHOD'] === 'POST' && !isset($_GET['plain'])) {
     header('Location: /env.php?saved=' . urlencode($_POST['item'] ?? ''),
            true, 303);
     exit;

@@ -214,10 +214,22 @@ def test_redirect_after_post_is_303(php):
     assert r.header("Status") is None
 
 
-def test_location_without_status_is_302(php):
-    r = request(php, "GET", "/redirect.php?plain=1")
-    assert r.status == 302
-    assert r.header("Location") == "/env.php?from=redirect"
+def test_local_location_without_status_is_an_internal_redirect(php):
+    # RFC 3875 6.2.2: PHP said "Location: /env.php?from=redirect" and no
+    # Status; the client gets env.php's answer, to a GET without a body.
+    r = request(php, "POST", "/redirect.php?plain=1", body=b"item=x",
+                headers="Content-Type: application/x-www-form-urlencoded\r\n")
+    assert r.header("Location") is None
+    j = json_body(r)
+    assert j["get"] == {"from": "redirect"}
+    assert j["post"] == []
+    assert j["input_len"] == 0
+    s = j["server"]
+    assert s["REQUEST_METHOD"] == "GET"
+    assert s["SCRIPT_NAME"] == "/env.php"
+    assert s["QUERY_STRING"] == "from=redirect"
+    assert s.get("CONTENT_LENGTH", "") == ""
+    assert s["REQUEST_URI"] == "/redirect.php?plain=1"
 
 
 def test_status_header_sets_the_code(php):
