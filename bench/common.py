@@ -10,11 +10,16 @@ import signal
 import socket
 import subprocess
 import sys
+import secrets
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
+# The tests' WordPress helpers (private MariaDB, private copy of WordPress).
+sys.path.insert(0, os.path.join(REPO, "tests", "http"))
 
 # The shared php-fpm pool: pm = static with this many children, opcache on.
 FPM_CHILDREN = 4
@@ -23,6 +28,10 @@ FPM_CHILDREN = 4
 KEEP_ALIVE_TIMEOUT = 30
 MAX_KEEP_ALIVE_REQUESTS = 100000
 CONCURRENCY = 100
+# wrk connections on WordPress's home page: a few per php-fpm child, as a
+# busy small site would see.
+WORDPRESS_CONCURRENCY = 20
+WORDPRESS_TITLE = "foyer bench blog"
 AB_REQUESTS = 10000
 
 PHP_VERSION = "8.2"
@@ -57,6 +66,8 @@ PACKAGES = {
     "gnuplot": ["gnuplot-nox"],
     "fastcgi.h": ["libfcgi-dev"],
     "cc": ["gcc", "libc6-dev"],
+    # WordPress's own package leaves its default theme to Recommends.
+    "wordpress": ["wordpress", "wordpress-theme-twentytwentythree", "mariadb-server"],
 }
 
 
@@ -211,7 +222,8 @@ class Run:
         self.fpm_sock = os.path.join(self.tmp, "php-fpm.sock")
         self.fpm_pid = os.path.join(self.tmp, "php-fpm.pid")
         self.fpm_running = False
-        self.wordpress = None  # its document root, linked as /wp/ when used
+        self.wordpress = None  # WordPress under docroot/wp/ when set up
+        self.mariadb = None
         # wrk's delay() hook: each connection waits 10 ms between requests,
         # so the second client of the idle test is a light, steady load.
         self.slow_script = os.path.join(self.conf, "slow.lua")
@@ -260,8 +272,6 @@ class Run:
             write(os.path.join(self.docroot, name), body)
         write(os.path.join(self.docroot, "hello.php"),
               '<?php echo "Hello, World!";\n')
-        if self.wordpress:
-            os.symlink(self.wordpress, os.path.join(self.docroot, "wp"))
         for dirpath, dirnames, filenames in os.walk(self.docroot):
             os.chmod(dirpath, 0o755)
             for f in filenames:
@@ -308,11 +318,75 @@ php_admin_value[opcache.memory_consumption] = 128
         self.note("php-fpm did not create its socket")
         return False
 
+    def setup_wordpress(self, install_server):
+        """WordPress at /wp/: a private MariaDB under tmp/mariadb and a copy
+        of Debian's WordPress in docroot/wp whose URL follows the Host
+        header (every server has its own port). install_server: a stopped
+        server with PHP, started once to run the installer. None when it
+        works, else why not."""
+        import wordpress
+        why = wordpress.missing()
+        if why:
+            return why
+        try:
+            self.mariadb = wordpress.MariaDB(os.path.join(self.tmp, "mariadb")).start()
+            wp = wordpress.WordPress(
+                os.path.join(self.docroot, "wp"), self.mariadb, "wordpress",
+                home_prefix="/wp", fpm_user="www-data" if self.root else None).create()
+        except (AssertionError, OSError) as e:
+            return f"MariaDB or the WordPress copy failed: {str(e).splitlines()[0]}"
+        form = wordpress.install_form(WORDPRESS_TITLE, "admin", secrets.token_hex(12),
+                                      "admin@example.org")
+        if install_server.prepare(self) or not install_server.start(self):
+            install_server.stop(self)
+            return f"{install_server.name} did not start to run the installer"
+        try:
+            req = urllib.request.Request(
+                install_server.url("/wp/wp-admin/install.php?step=2"),
+                data=urllib.parse.urlencode(form).encode(), method="POST")
+            with urllib.request.urlopen(req, timeout=120) as r:
+                page = r.read().decode(errors="replace")
+        except OSError as e:
+            return f"the installer failed: {e}"
+        finally:
+            install_server.stop(self)
+        if "<h1>Success!</h1>" not in page:
+            return "the installer did not say Success!"
+        self.wordpress = wp.root
+        return None
+
+    def stop_mariadb(self):
+        if self.mariadb:
+            self.mariadb.stop()
+            self.mariadb = None
+
     def stop_fpm(self):
         pid = read_pid(self.fpm_pid)
         if pid:
             stop_tree([pid])
         self.fpm_running = False
+
+    def wait_fpm_idle(self, timeout=60.0):
+        """Waits until no php-fpm child is running (state R) for a moment.
+
+        A client that goes away leaves its requests in php-fpm's backlog,
+        and php-fpm runs them all the same; WordPress's take long enough to
+        slow down whatever is measured next. True once idle."""
+        end = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < end:
+            busy = False
+            for pid in self.fpm_pids():
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        busy |= f.read().rsplit(")", 1)[1].split()[0] in ("R", "D")
+                except OSError:
+                    pass
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 5:
+                return True
+            time.sleep(0.05)
+        return False
 
     def fpm_pids(self):
         pid = read_pid(self.fpm_pid)

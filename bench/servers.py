@@ -28,6 +28,7 @@ class Server:
     def __init__(self):
         self.port = None
         self.php_ok = False
+        self.wordpress_ok = True  # until its /wp/ is checked
         self.popen = None
 
     def prepare(self, run):
@@ -115,8 +116,6 @@ class Foyer(Server):
                       f"keep_alive = {FPM_CHILDREN}"]
         lines += ["", "[site bench]", f"document_root = {run.docroot}",
                   "index = index.html index.php", "access_log = off"]
-        if run.wordpress:
-            lines.append("follow_symlinks = on")  # /wp/ links to WordPress
         if with_php:
             lines.append("php = fpm:fpm" if self.php == "fpm" else "php = inprocess")
         return "\n".join(lines) + "\n"

@@ -7,7 +7,8 @@ set -eu
 RUN_PKGS="build-essential pkg-config libevent-dev libinih-dev libssl-dev
 libfcgi-dev media-types curl php8.2-fpm"
 TEST_PKGS="$RUN_PKGS libcmocka-dev python3-pytest python3-requests
-prometheus-apache-exporter slowhttptest"
+prometheus-apache-exporter slowhttptest wordpress
+wordpress-theme-twentytwentythree mariadb-server"
 
 case "${1:-}" in
 run) wanted=$RUN_PKGS ;;
