@@ -113,6 +113,7 @@ class Foyer(Server):
             # closes its kept connections while requests wait for FPM, so
             # each process may keep as many as FPM has children.
             lines += ["", "[pool fpm]", f"backend = unix:{run.fpm_sock}",
+                      f"max_connections = {FPM_CHILDREN}",
                       f"keep_alive = {FPM_CHILDREN}"]
         lines += ["", "[site bench]", f"document_root = {run.docroot}",
                   "index = index.html index.php", "access_log = off"]

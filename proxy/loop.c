@@ -205,7 +205,18 @@ struct fy_loop *fy_loop_create(const struct fy_config *cfg,
 		return NULL;
 	loop->cfg = cfg;
 	loop->max_conns = max_conns;
-	loop->base = event_base_new();
+	/* One base per thread, never shared: no locks. The epoll changelist
+	 * folds the add/delete pairs of one loop pass into at most one
+	 * epoll_ctl per descriptor (a FastCGI connection handed from a
+	 * finished request to a waiting one is deleted and re-added in the
+	 * same pass). */
+	struct event_config *ec = event_config_new();
+	if (ec != NULL) {
+		event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
+					      EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		loop->base = event_base_new_with_config(ec);
+		event_config_free(ec);
+	}
 	loop->listeners = calloc(n ? n : 1, sizeof(*loop->listeners));
 	loop->free_bufs = calloc(POOL_MAX, sizeof(char *));
 	loop->pools = calloc(1, sizeof(struct loop_pools));
