@@ -27,8 +27,10 @@
 /* Bytes of the CGI header block PHP may send (above: 502). */
 #define HEADER_MAX (32 * 1024)
 #define HEADER_FIELDS 100
-/* How often a queued request looks for a free connection slot. */
-#define QUEUE_POLL_MS 20
+/* How often a queued request looks for a free connection slot on its own;
+ * a freed slot rings the oldest waiter's thread at once, so this only
+ * bounds a lost ring. */
+#define QUEUE_POLL_MS 100
 #define READ_CHUNK (64 * 1024)
 /* Bytes of one STDERR record gathered for its log line (the line is cut
  * before this anyway). */
@@ -58,6 +60,8 @@ struct fy_fcgi_exchange {
 	int waiting;	   /* counted in the backend's waiters */
 	int unanswered;	   /* a new connection FPM has not answered yet */
 	int in_queue;	   /* in this thread's FIFO of waiting requests */
+	int in_wq;	   /* in the backend's shared wait queue, at wq_pos */
+	uint64_t wq_pos;
 	struct fy_fcgi_exchange *qnext, *qprev;
 	long long queued_until_ms;
 	struct event rev, wev, timer;
@@ -87,6 +91,10 @@ static void attempt(struct fy_fcgi_exchange *x);
 static void set_unanswered(struct fy_fcgi_exchange *x, int on);
 static void wake_waiter(struct pool_rt *rt, int i);
 static void start_io(struct fy_fcgi_exchange *x);
+static void on_ring(void);
+static int may_take_kept(struct fy_fcgi_exchange *q);
+static struct fy_fcgi_exchange *first_waiting(struct pool_rt *rt, int i);
+static void finish(struct fy_fcgi_exchange *x, int status);
 
 static long long now_ms(void)
 {
@@ -128,6 +136,10 @@ static void stop_waiting(struct fy_fcgi_exchange *x)
 	if (x->waiting) {
 		atomic_fetch_sub(&x->rt->b[x->backend].sh->waiting, 1);
 		x->waiting = 0;
+	}
+	if (x->in_wq) {
+		x->in_wq = 0;
+		fy_pool_wq_leave(x->rt, x->backend, x->wq_pos);
 	}
 }
 
@@ -186,8 +198,8 @@ static void dequeue(struct fy_fcgi_exchange *x)
 }
 
 /* Waits for a connection slot: counted as a waiter (kept connections of
- * every child close while there are any), in this thread's FIFO, looking
- * again every QUEUE_POLL_MS until queue_timeout. */
+ * every child close while there are any), in the backend's shared queue
+ * and this thread's FIFO, until rung or queue_timeout. */
 static void queue_wait(struct fy_fcgi_exchange *x)
 {
 	if (!x->waiting) {
@@ -231,6 +243,18 @@ static void wake_waiter(struct pool_rt *rt, int i)
 		event_active(&q->timer, EV_TIMEOUT, 0);
 }
 
+/* This thread's doorbell rang: a slot was freed, or someone waits for the
+ * connections this thread keeps. The oldest local waiter of each backend
+ * looks again (it may be the oldest of all); then kept connections that
+ * others wait for are closed, unless the oldest waiter is here. */
+static void on_ring(void)
+{
+	for (struct fy_fcgi_exchange *q = queue_head; q != NULL; q = q->qnext)
+		if (first_waiting(q->rt, q->backend) == q)
+			event_active(&q->timer, EV_TIMEOUT, 0);
+	fy_pool_idle_pressure();
+}
+
 static void x_free(struct fy_fcgi_exchange *x)
 {
 	dequeue(x);
@@ -255,6 +279,8 @@ static void finish(struct fy_fcgi_exchange *x, int status)
 		event_del(&x->rev);
 		event_del(&x->wev);
 		struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
+		if (q != NULL && !may_take_kept(q))
+			q = NULL; /* older requests elsewhere come first */
 		if (q != NULL) {
 			use_kept(q, x->fd);
 		} else {
@@ -322,7 +348,8 @@ static void start_io(struct fy_fcgi_exchange *x)
 	set_timeout(x, x->state == X_CONNECTING ? x->rt->pool->connect_timeout
 						: x->rt->pool->send_timeout);
 	event_add(&x->rev, NULL);
-	if (x->state == X_SENDING && evbuffer_write(x->out, x->fd) > 0 &&
+	if (x->state == X_SENDING && x->body_fd < 0 &&
+	    evbuffer_write(x->out, x->fd) > 0 &&
 	    evbuffer_get_length(x->out) == 0) {
 		/* A kept connection takes a small request at once: no write
 		 * event to add and delete. A failed write is left to on_write,
@@ -351,22 +378,60 @@ static int connect_backend(struct fy_fcgi_exchange *x)
 	return fd;
 }
 
+/* Enters the backend's shared wait queue. A full queue (WQ_CAP requests
+ * already wait) is 503 at once: the queue is bounded. Returns FY_OK, or
+ * FY_ERROR when x is finished. */
+static int join_queue(struct fy_fcgi_exchange *x)
+{
+	if (x->in_wq)
+		return FY_OK;
+	if (fy_pool_bell_init(x->base, on_ring) != FY_OK ||
+	    fy_pool_wq_join(x->rt, x->backend, &x->wq_pos) != 0) {
+		logx(x, FY_LOG_ERR, "wait queue full", NULL);
+		finish(x, 503);
+		return FY_ERROR;
+	}
+	x->in_wq = 1;
+	return FY_OK;
+}
+
+/*
+ * Whether waiting request q of this thread may take a connection that
+ * just ended here. Strict order would close it and make the oldest waiter
+ * (maybe in another child) connect anew; instead any of the oldest
+ * max_connections waiters may take it: each of them is served within one
+ * round of the slots anyway, and the connection stays warm.
+ */
+static int may_take_kept(struct fy_fcgi_exchange *q)
+{
+	if (!q->in_wq)
+		return 1;
+	int rank = fy_pool_wq_rank(q->rt, q->backend, q->wq_pos);
+	return rank >= 0 && rank < q->rt->pool->max_connections;
+}
+
 /* One try at getting a connection and sending. */
 static void attempt(struct fy_fcgi_exchange *x)
 {
 	for (;;) {
-		if (x->state == X_QUEUED && !x->waiting) {
+		if (x->state == X_QUEUED && !x->waiting && !x->in_wq) {
 			x->backend = fy_pool_pick(x->rt, x->tried);
 			if (x->backend < 0) {
 				finish(x, 502);
 				return;
 			}
 		}
-		/* Behind the requests already waiting here, in order. */
-		struct fy_fcgi_exchange *head = first_waiting(x->rt, x->backend);
-		if (head != NULL && head != x) {
-			queue_wait(x);
-			return;
+		/* Behind the requests already waiting, here and in every
+		 * other thread and child, in order. */
+		if (x->rt->b[x->backend].wq != NULL) {
+			if (!x->in_wq ? fy_pool_wq_busy(x->rt, x->backend)
+				      : fy_pool_wq_rank(x->rt, x->backend,
+							x->wq_pos) != 0) {
+				if (join_queue(x) != FY_OK)
+					return;
+				queue_wait(x);
+				return;
+			}
 		}
 		int fd = fy_pool_take_idle(x->rt, x->backend);
 		if (fd >= 0) {
@@ -377,7 +442,17 @@ static void attempt(struct fy_fcgi_exchange *x)
 			/* max_connections reached across all children: wait
 			 * here, in a bounded queue, instead of in FPM's
 			 * backlog. */
+			if (!x->in_wq) {
+				/* Join, then look once more: a slot freed
+				 * before we joined rang nobody. */
+				if (join_queue(x) != FY_OK)
+					return;
+				continue;
+			}
 			queue_wait(x);
+			/* Only closing a kept connection can free a slot
+			 * now: ask those who keep one. */
+			fy_pool_ring_idle_holders(x->rt, x->backend);
 			return;
 		}
 		dequeue(x);
@@ -716,6 +791,11 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 		return NULL;
 	}
 	evtimer_assign(&x->timer, base, on_timer, x);
+	/* With max_connections, this thread may wait for a slot or keep a
+	 * connection others wait for: either way others must be able to
+	 * ring it. Without a doorbell it still polls. */
+	if (pool->max_connections > 0)
+		fy_pool_bell_init(base, on_ring);
 	/* The first attempt runs from the loop, so that no callback reaches
 	 * the caller before this function has returned. */
 	struct timeval zero = {0, 0};

@@ -8,10 +8,13 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -78,8 +81,33 @@ static int parse_backend(const char *spec, struct backend *b, char *err,
 	return FY_OK;
 }
 
+static int wq_init(struct waitq *q)
+{
+	pthread_mutexattr_t a;
+	if (pthread_mutexattr_init(&a) != 0)
+		return FY_ERROR;
+	int rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	if (rc == 0)
+		rc = pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	if (rc == 0)
+		rc = pthread_mutex_init(&q->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	return rc == 0 ? FY_OK : FY_ERROR;
+}
+
+/* Names this server's doorbells: set once, before the first fork, so that
+ * every generation of children shares it (queues are per configuration,
+ * thread ids are unique). */
+static unsigned long long bell_instance;
+
 int fy_fcgi_pools_init(struct fy_config *cfg)
 {
+	if (bell_instance == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		bell_instance = ((unsigned long long)getpid() << 32) ^
+				(unsigned long long)ts.tv_nsec;
+	}
 	for (size_t p = 0; p < cfg->n_pools; p++) {
 		struct fy_pool *pool = cfg->pools[p];
 		struct pool_rt *rt = calloc(1, sizeof(*rt));
@@ -88,8 +116,11 @@ int fy_fcgi_pools_init(struct fy_config *cfg)
 		rt->pool = pool;
 		rt->n = pool->n_backends;
 		rt->b = calloc(rt->n ? rt->n : 1, sizeof(*rt->b));
-		rt->shm_len = sizeof(atomic_uint) + 64 +
-			      rt->n * sizeof(struct backend_shared);
+		size_t wq_off = 64 + rt->n * sizeof(struct backend_shared);
+		wq_off = (wq_off + 63) & ~(size_t)63;
+		rt->shm_len = wq_off;
+		if (pool->max_connections > 0)
+			rt->shm_len += rt->n * sizeof(struct waitq);
 		rt->shm = mmap(NULL, rt->shm_len, PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (rt->b == NULL || rt->shm == MAP_FAILED) {
@@ -112,6 +143,17 @@ int fy_fcgi_pools_init(struct fy_config *cfg)
 				return FY_ERROR;
 			}
 			rt->b[i].sh = &sh[i];
+			if (pool->max_connections > 0) {
+				struct waitq *q =
+				    (struct waitq *)((char *)rt->shm + wq_off) + i;
+				if (wq_init(q) != FY_OK) {
+					munmap(rt->shm, rt->shm_len);
+					free(rt->b);
+					free(rt);
+					return FY_ERROR;
+				}
+				rt->b[i].wq = q;
+			}
 		}
 		pool->runtime = rt;
 	}
@@ -124,6 +166,9 @@ void fy_fcgi_pools_fini(struct fy_config *cfg)
 		struct pool_rt *rt = cfg->pools[p]->runtime;
 		if (rt == NULL)
 			continue;
+		for (size_t i = 0; i < rt->n; i++)
+			if (rt->b[i].wq != NULL)
+				pthread_mutex_destroy(&rt->b[i].wq->lock);
 		munmap(rt->shm, rt->shm_len);
 		free(rt->b);
 		free(rt);
@@ -172,9 +217,22 @@ int fy_pool_acquire(struct pool_rt *rt, int i)
 	return 0;
 }
 
+static void ring_head_locked(struct waitq *q);
+static void wq_lock(struct waitq *q);
+static void wq_unlock(struct waitq *q);
+static int holder_add(struct pool_rt *rt, int i, int delta);
+
 void fy_pool_release(struct pool_rt *rt, int i)
 {
 	atomic_fetch_sub(&rt->b[i].sh->conns, 1);
+	struct waitq *q = rt->b[i].wq;
+	if (q != NULL) {
+		/* A slot is free: the oldest waiter, wherever it is, takes
+		 * it now rather than at its next look. */
+		wq_lock(q);
+		ring_head_locked(q);
+		wq_unlock(q);
+	}
 }
 
 void fy_pool_failed(struct pool_rt *rt, int i)
@@ -228,6 +286,8 @@ static void idle_close(struct idle *it)
 	event_del(&it->ev);
 	event_del(&it->sweep);
 	close(it->fd);
+	if (it->rt->b[it->backend].wq != NULL)
+		holder_add(it->rt, it->backend, -1);
 	fy_pool_release(it->rt, it->backend);
 	free(it);
 }
@@ -255,6 +315,22 @@ void fy_fcgi_close_idle(void)
 		idle_close(idle_list);
 }
 
+static pid_t wq_head_tid(struct waitq *q);
+
+void fy_pool_idle_pressure(void)
+{
+	struct idle *it = idle_list;
+	while (it != NULL) {
+		struct idle *next = it->next;
+		struct backend *b = &it->rt->b[it->backend];
+		/* The oldest waiter of this thread takes it itself. */
+		if (atomic_load(&b->sh->waiting) > 0 &&
+		    (b->wq == NULL || wq_head_tid(b->wq) != fy_pool_tid()))
+			idle_close(it);
+		it = next;
+	}
+}
+
 int fy_pool_take_idle(struct pool_rt *rt, int i)
 {
 	for (struct idle *it = idle_list; it != NULL; it = it->next) {
@@ -270,6 +346,8 @@ int fy_pool_take_idle(struct pool_rt *rt, int i)
 		event_del(&it->ev);
 		event_del(&it->sweep);
 		free(it);
+		if (rt->b[i].wq != NULL)
+			holder_add(rt, i, -1);
 		return fd; /* its connection slot goes with it */
 	}
 	return -1;
@@ -286,6 +364,10 @@ void fy_pool_put_idle(struct event_base *base, struct pool_rt *rt, int i,
 	if (rt->pool->keep_alive > 0 && kept < rt->pool->keep_alive &&
 	    atomic_load(&rt->b[i].sh->waiting) == 0)
 		it = calloc(1, sizeof(*it));
+	if (it != NULL && rt->b[i].wq != NULL && holder_add(rt, i, 1) != 0) {
+		free(it);
+		it = NULL;
+	}
 	if (it == NULL) {
 		close(fd);
 		fy_pool_release(rt, i);
@@ -304,4 +386,238 @@ void fy_pool_put_idle(struct event_base *base, struct pool_rt *rt, int i,
 	if (idle_list != NULL)
 		idle_list->prev = it;
 	idle_list = it;
+}
+
+/* ---- the shared wait queue -------------------------------------------- */
+
+static __thread pid_t my_tid;
+
+pid_t fy_pool_tid(void)
+{
+	if (my_tid == 0)
+		my_tid = (pid_t)syscall(SYS_gettid);
+	return my_tid;
+}
+
+static void wq_lock(struct waitq *q)
+{
+	/* The owner died inside a few stores: the queue is still usable,
+	 * and entries of dead threads are dropped when ringing them fails. */
+	if (pthread_mutex_lock(&q->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&q->lock);
+}
+
+static void wq_unlock(struct waitq *q)
+{
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Skips entries that left. Called locked. */
+static void wq_trim(struct waitq *q)
+{
+	while (q->head < q->tail && q->ring[q->head % WQ_CAP].tid == 0)
+		q->head++;
+}
+
+static void bell_name(pid_t tid, struct sockaddr_un *un, socklen_t *len)
+{
+	memset(un, 0, sizeof(*un));
+	un->sun_family = AF_UNIX;
+	/* Abstract namespace: nothing in the file system to clean up. */
+	int n = snprintf(un->sun_path + 1, sizeof(un->sun_path) - 1,
+			 "foyer-fcgi-%llx-%d", bell_instance, (int)tid);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+}
+
+static __thread int bell_fd = -1;
+static __thread struct event bell_ev;
+static __thread void (*bell_cb)(void);
+
+/* Returns 0 when rung (or its queue is full: it has work to do anyway),
+ * -1 when no such thread exists any more. */
+static int ring(pid_t tid)
+{
+	if (tid == fy_pool_tid()) {
+		if (bell_fd >= 0)
+			event_active(&bell_ev, EV_READ, 0);
+		return 0;
+	}
+	static __thread int send_fd = -1;
+	if (send_fd < 0)
+		send_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				 0);
+	if (send_fd < 0)
+		return 0;
+	struct sockaddr_un un;
+	socklen_t len;
+	bell_name(tid, &un, &len);
+	char b = 1;
+	if (sendto(send_fd, &b, 1, MSG_DONTWAIT, (struct sockaddr *)&un,
+		   len) == 1)
+		return 0;
+	return errno == ECONNREFUSED || errno == ENOENT ? -1 : 0;
+}
+
+static void on_bell(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	char buf[64];
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	if (bell_cb != NULL)
+		bell_cb();
+}
+
+int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void))
+{
+	if (bell_fd >= 0)
+		return FY_OK;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return FY_ERROR;
+	struct sockaddr_un un;
+	socklen_t len;
+	bell_name(fy_pool_tid(), &un, &len);
+	if (bind(fd, (struct sockaddr *)&un, len) != 0) {
+		close(fd);
+		return FY_ERROR;
+	}
+	bell_fd = fd;
+	bell_cb = on_ring;
+	event_assign(&bell_ev, base, fd, EV_READ | EV_PERSIST, on_bell, NULL);
+	event_add(&bell_ev, NULL);
+	return FY_OK;
+}
+
+int fy_pool_wq_join(struct pool_rt *rt, int i, uint64_t *pos)
+{
+	struct waitq *q = rt->b[i].wq;
+	int rc = -1;
+	wq_lock(q);
+	wq_trim(q);
+	if (q->tail - q->head < WQ_CAP) {
+		*pos = q->tail;
+		q->ring[q->tail % WQ_CAP].tid = fy_pool_tid();
+		q->tail++;
+		rc = 0;
+	}
+	wq_unlock(q);
+	return rc;
+}
+
+/* The oldest live waiter's thread, dropping those whose thread is gone
+ * (a child killed while its requests waited). Called locked; rings it. */
+static void ring_head_locked(struct waitq *q)
+{
+	for (;;) {
+		wq_trim(q);
+		if (q->head == q->tail)
+			return;
+		struct wq_entry *e = &q->ring[q->head % WQ_CAP];
+		if (ring(e->tid) == 0)
+			return;
+		e->tid = 0;
+	}
+}
+
+void fy_pool_wq_leave(struct pool_rt *rt, int i, uint64_t pos)
+{
+	struct waitq *q = rt->b[i].wq;
+	wq_lock(q);
+	if (pos >= q->head && pos < q->tail)
+		q->ring[pos % WQ_CAP].tid = 0;
+	wq_trim(q);
+	int max = rt->pool->max_connections;
+	if (q->head < q->tail && atomic_load(&rt->b[i].sh->conns) < max)
+		ring_head_locked(q);
+	wq_unlock(q);
+}
+
+int fy_pool_wq_rank(struct pool_rt *rt, int i, uint64_t pos)
+{
+	struct waitq *q = rt->b[i].wq;
+	int rank = -1;
+	wq_lock(q);
+	wq_trim(q);
+	if (pos >= q->head && pos < q->tail &&
+	    q->ring[pos % WQ_CAP].tid != 0) {
+		rank = 0;
+		for (uint64_t p = q->head; p < pos; p++)
+			if (q->ring[p % WQ_CAP].tid != 0)
+				rank++;
+	}
+	wq_unlock(q);
+	return rank;
+}
+
+int fy_pool_wq_busy(struct pool_rt *rt, int i)
+{
+	struct waitq *q = rt->b[i].wq;
+	wq_lock(q);
+	wq_trim(q);
+	int busy = q->head < q->tail;
+	wq_unlock(q);
+	return busy;
+}
+
+void fy_pool_wq_ring_head(struct pool_rt *rt, int i)
+{
+	struct waitq *q = rt->b[i].wq;
+	wq_lock(q);
+	ring_head_locked(q);
+	wq_unlock(q);
+}
+
+/* Counts this thread's idle connections to backend i in the shared list
+ * of holders. Returns 0, or -1 when the list is full (then the
+ * connection is not kept). */
+static int holder_add(struct pool_rt *rt, int i, int delta)
+{
+	struct waitq *q = rt->b[i].wq;
+	pid_t me = fy_pool_tid();
+	int rc = -1;
+	wq_lock(q);
+	struct idle_holder *free_h = NULL;
+	for (int k = 0; k < IDLE_HOLDERS; k++) {
+		struct idle_holder *h = &q->idle[k];
+		if (h->tid == me) {
+			h->count += delta;
+			if (h->count <= 0)
+				h->tid = 0, h->count = 0;
+			rc = 0;
+			free_h = NULL;
+			break;
+		}
+		if (h->tid == 0 && free_h == NULL)
+			free_h = h;
+	}
+	if (rc != 0 && delta > 0 && free_h != NULL) {
+		free_h->tid = me;
+		free_h->count = delta;
+		rc = 0;
+	}
+	wq_unlock(q);
+	return rc;
+}
+
+void fy_pool_ring_idle_holders(struct pool_rt *rt, int i)
+{
+	struct waitq *q = rt->b[i].wq;
+	wq_lock(q);
+	for (int k = 0; k < IDLE_HOLDERS; k++) {
+		struct idle_holder *h = &q->idle[k];
+		if (h->tid != 0 && ring(h->tid) != 0)
+			h->tid = 0, h->count = 0;
+	}
+	wq_unlock(q);
+}
+
+static pid_t wq_head_tid(struct waitq *q)
+{
+	wq_lock(q);
+	wq_trim(q);
+	pid_t tid = q->head < q->tail ? q->ring[q->head % WQ_CAP].tid : 0;
+	wq_unlock(q);
+	return tid;
 }

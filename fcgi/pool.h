@@ -6,7 +6,9 @@
 #define FOYER_FCGI_POOL_H
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -22,11 +24,38 @@ struct backend_shared {
 	atomic_llong down_until; /* not chosen before, seconds */
 };
 
+/*
+ * Requests waiting for a connection slot of one backend, across every
+ * thread of every child, oldest first (only with max_connections). A
+ * robust process-shared mutex guards it: a child killed while holding it
+ * does not stop the others.
+ */
+#define WQ_CAP 4096
+#define IDLE_HOLDERS 64
+
+struct wq_entry {
+	pid_t tid; /* the waiting thread; 0: left */
+	uint32_t seq;
+};
+
+struct idle_holder {
+	pid_t tid;
+	int count;
+};
+
+struct waitq {
+	pthread_mutex_t lock;
+	uint64_t head, tail; /* positions; entry = ring[pos % WQ_CAP] */
+	struct wq_entry ring[WQ_CAP];
+	struct idle_holder idle[IDLE_HOLDERS]; /* threads keeping conns */
+};
+
 struct backend {
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	char name[112]; /* "unix:/run/php/php8.2-fpm.sock", "10.0.0.7:9000" */
 	struct backend_shared *sh;
+	struct waitq *wq; /* NULL without max_connections */
 };
 
 struct pool_rt {
@@ -61,5 +90,33 @@ int fy_pool_take_idle(struct pool_rt *rt, int i);
  * (a kept connection pins an FPM child others may need). */
 void fy_pool_put_idle(struct event_base *base, struct pool_rt *rt, int i,
 		      int fd);
+
+/* Closes this thread's idle connections to backends others wait for. */
+void fy_pool_idle_pressure(void);
+
+/*
+ * The shared wait queue (backends with max_connections). Positions are
+ * ever-growing; a thread joins with its tid and leaves with the position.
+ * join returns 0, or -1 when the queue is full.
+ */
+int fy_pool_wq_join(struct pool_rt *rt, int i, uint64_t *pos);
+/* Leaves the queue; if a slot is free and others wait, rings the oldest. */
+void fy_pool_wq_leave(struct pool_rt *rt, int i, uint64_t pos);
+/* Rank of pos among the live waiters (0: the oldest), or -1. */
+int fy_pool_wq_rank(struct pool_rt *rt, int i, uint64_t pos);
+/* Whether anyone waits on backend i. */
+int fy_pool_wq_busy(struct pool_rt *rt, int i);
+/* Rings the oldest waiter's thread (a slot was freed). */
+void fy_pool_wq_ring_head(struct pool_rt *rt, int i);
+/* Rings every thread keeping an idle connection to backend i: someone
+ * waits and only their closing can free a slot. */
+void fy_pool_ring_idle_holders(struct pool_rt *rt, int i);
+
+/* This thread's doorbell: a datagram socket others ring to say a slot or
+ * a connection may be free. Created on first use on base; on_ring runs in
+ * the loop. Returns FY_OK or FY_ERROR. */
+int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void));
+/* This thread's id as the wait queue records it. */
+pid_t fy_pool_tid(void);
 
 #endif

@@ -212,6 +212,49 @@ def test_max_connections_queues_requests(php):
         assert s2 >= e1, spans
 
 
+def test_max_connections_serves_every_client_in_turn(make_server, fpm):  # noqa: F811,E501
+    """Eight keep-alive clients share two FPM connections (in two children
+    under the MPMs, every client's connection served from the start).
+    Waiting requests are served oldest first across threads and children,
+    so no client is starved while the others take turns: each gets a fair
+    share of the requests served."""
+    php = make_server(
+        sites=[("default", fpm.site("fair"))],
+        extra=fpm.pool("fair", "slow", max_connections=2, keep_alive=2),
+        mpm={"prefork": {"StartServers": 8, "MinSpareServers": 8,
+                         "MaxSpareServers": 8},
+             "worker": {"StartServers": 2},
+             "event": {"StartServers": 2}}.get(fpm_mode(make_server)))
+    clients, total = 8, 160
+    lock = threading.Lock()
+    served = [0]
+
+    def client():
+        mine = 0
+        with php.connect(30) as c:
+            while True:
+                with lock:
+                    if served[0] >= total:
+                        return mine
+                c.send("GET /slow.php?ms=5 HTTP/1.1\r\n"
+                       "Host: localhost\r\n\r\n")
+                r = c.read_response()
+                assert r.status == 200, r
+                mine += 1
+                with lock:
+                    served[0] += 1
+
+    counts = concurrently([client] * clients)
+    for n in counts:
+        assert not isinstance(n, Exception), counts
+    mean = sum(counts) / clients
+    assert min(counts) >= mean / 4, counts
+
+
+def fpm_mode(factory):
+    return factory.mode
+
+
 def test_queue_timeout_is_503(php, fpm):  # noqa: F811
     mark = fpm.dir / "tmp" / f"queue-{php.mode}"
     if mark.exists():
