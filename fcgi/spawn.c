@@ -188,6 +188,11 @@ int fy_fcgi_spawn_start(struct fy_config *cfg)
 			snprintf(m->name, sizeof(m->name), "%s", pool->name);
 		}
 		m->seen = 1;
+		/* foyer knows how many children it gives PHP-FPM: requests
+		 * beyond them wait in foyer's queue, in order, rather than in
+		 * FPM's backlog behind kept connections. */
+		if (pool->max_connections == 0)
+			pool->max_connections = children;
 		snprintf(m->program, sizeof(m->program), "%s", pool->spawn);
 		m->children = children;
 		snprintf(m->conf, sizeof(m->conf), "%s/php-fpm-%s.conf", dir,
