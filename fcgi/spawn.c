@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,7 @@ static int write_conf(const struct fy_config *cfg, struct managed *m)
 static pid_t start_fpm(struct managed *m, int root)
 {
 	unlink(m->sock);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -104,6 +106,11 @@ static pid_t start_fpm(struct managed *m, int root)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0); /* a Ctrl-C on foyer's terminal is foyer's */
+		/* If foyer dies without stopping it (SIGKILL, a crash),
+		 * PHP-FPM stops too instead of holding its socket forever. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(1); /* it died before prctl */
 		char *argv[] = {m->program, "-F", "-y", m->conf, NULL, NULL};
 		if (root)
 			argv[4] = "-R";
@@ -260,6 +267,9 @@ int fy_fcgi_spawn_reaped(pid_t pid, int status)
 		       WIFSIGNALED(status) ? "signal" : "status",
 		       WIFSIGNALED(status) ? WTERMSIG(status)
 					   : WEXITSTATUS(status));
+		/* Its workers, orphaned, would keep accepting on the old
+		 * socket forever: they are in its process group. */
+		kill(-pid, SIGKILL);
 		m->pid = start_fpm(m, m->root);
 		if (m->pid <= 0)
 			fy_log(FY_LOG_ERR, "fastcgi", NULL,

@@ -525,7 +525,9 @@ class Server:
         remembered with its start time, so stop() can wait for it."""
         if not self.forked or self.proc is None:
             return []
-        kids = children_of(self.proc.pid)
+        # a managed pool's PHP-FPM is the master's child too, not foyer's
+        kids = [k for k in children_of(self.proc.pid)
+                if not _read_text(f"/proc/{k}/comm").startswith("php-fpm")]
         for k in kids:
             st = proc_stat(k)
             if st:
