@@ -189,9 +189,11 @@ void fy_fcgi_pools_fini(struct fy_config *cfg)
 		struct pool_rt *rt = cfg->pools[p]->runtime;
 		if (rt == NULL)
 			continue;
-		for (size_t i = 0; i < rt->n; i++)
-			if (rt->b[i].wq != NULL)
-				pthread_mutex_destroy(&rt->b[i].wq->lock);
+		/* No pthread_mutex_destroy of the queue locks: children of
+		 * this configuration may still use them in their own mapping
+		 * (the master lets them finish after a restart), and glibc's
+		 * destroy marks the shared mutex invalid, after which their
+		 * locking fails with EINVAL and the queue goes unguarded. */
 		munmap(rt->shm, rt->shm_len);
 		free(rt->b);
 		free(rt);
