@@ -134,7 +134,7 @@ static void drop_connection(struct fy_fcgi_exchange *x)
 static void stop_waiting(struct fy_fcgi_exchange *x)
 {
 	if (x->waiting) {
-		atomic_fetch_sub(&x->rt->b[x->backend].sh->waiting, 1);
+		fy_pool_waiting(x->rt, x->backend, -1);
 		x->waiting = 0;
 	}
 	if (x->in_wq) {
@@ -154,7 +154,7 @@ static void set_unanswered(struct fy_fcgi_exchange *x, int on)
 {
 	if (on == x->unanswered)
 		return;
-	atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, on ? 1 : -1);
+	fy_pool_waiting(x->rt, x->backend, on ? 1 : -1);
 	x->unanswered = on;
 }
 
@@ -203,7 +203,7 @@ static void dequeue(struct fy_fcgi_exchange *x)
 static void queue_wait(struct fy_fcgi_exchange *x)
 {
 	if (!x->waiting) {
-		atomic_fetch_add(&x->rt->b[x->backend].sh->waiting, 1);
+		fy_pool_waiting(x->rt, x->backend, 1);
 		x->waiting = 1;
 		x->queued_until_ms = now_ms() + 1000LL * x->rt->pool->queue_timeout;
 	}

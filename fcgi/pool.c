@@ -95,6 +95,21 @@ static int wq_init(struct waitq *q)
 	return rc == 0 ? FY_OK : FY_ERROR;
 }
 
+/* This process has no row in a pool's table of slot holders yet, or
+ * found the table full (it then holds slots nobody can give back). */
+#define ROW_NONE (-1)
+#define ROW_FULL (-2)
+
+/* Rows of a pool's table of slot holders: every process that may hold a
+ * slot at once. All generations of children together never exceed
+ * ServerLimit (the master has that many places for them), and a row is
+ * freed when its child is reaped. */
+static int owner_rows(struct fy_config *cfg)
+{
+	const struct fy_mpm_config *mpm = fy_config_mpm(cfg);
+	return mpm != NULL && mpm->server_limit > 1 ? mpm->server_limit : 1;
+}
+
 /* Names this server's doorbells: set once, before the first fork, so that
  * every generation of children shares it (queues are per configuration,
  * thread ids are unique). */
@@ -118,9 +133,14 @@ int fy_fcgi_pools_init(struct fy_config *cfg)
 		rt->b = calloc(rt->n ? rt->n : 1, sizeof(*rt->b));
 		size_t wq_off = 64 + rt->n * sizeof(struct backend_shared);
 		wq_off = (wq_off + 63) & ~(size_t)63;
-		rt->shm_len = wq_off;
+		size_t owners_off = wq_off;
 		if (pool->max_connections > 0)
-			rt->shm_len += rt->n * sizeof(struct waitq);
+			owners_off += rt->n * sizeof(struct waitq);
+		rt->rows = owner_rows(cfg);
+		size_t held_off = owners_off + (size_t)rt->rows * sizeof(atomic_int);
+		held_off = (held_off + 63) & ~(size_t)63;
+		rt->shm_len = held_off + (size_t)rt->rows * (rt->n ? rt->n : 1) *
+						 sizeof(struct held);
 		rt->shm = mmap(NULL, rt->shm_len, PROT_READ | PROT_WRITE,
 			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		if (rt->b == NULL || rt->shm == MAP_FAILED) {
@@ -129,6 +149,9 @@ int fy_fcgi_pools_init(struct fy_config *cfg)
 			return FY_ERROR;
 		}
 		rt->rr = rt->shm;
+		rt->owners = (atomic_int *)((char *)rt->shm + owners_off);
+		rt->held = (struct held *)((char *)rt->shm + held_off);
+		atomic_init(&rt->row, ROW_NONE);
 		struct backend_shared *sh =
 		    (struct backend_shared *)((char *)rt->shm + 64);
 		for (size_t i = 0; i < rt->n; i++) {
@@ -166,9 +189,11 @@ void fy_fcgi_pools_fini(struct fy_config *cfg)
 		struct pool_rt *rt = cfg->pools[p]->runtime;
 		if (rt == NULL)
 			continue;
-		for (size_t i = 0; i < rt->n; i++)
-			if (rt->b[i].wq != NULL)
-				pthread_mutex_destroy(&rt->b[i].wq->lock);
+		/* No pthread_mutex_destroy of the queue locks: children of
+		 * this configuration may still use them in their own mapping
+		 * (the master lets them finish after a restart), and glibc's
+		 * destroy marks the shared mutex invalid, after which their
+		 * locking fails with EINVAL and the queue goes unguarded. */
 		munmap(rt->shm, rt->shm_len);
 		free(rt->b);
 		free(rt);
@@ -202,10 +227,59 @@ int fy_pool_pick(struct pool_rt *rt, uint64_t tried)
 	return best >= 0 ? best : any;
 }
 
+/* Serialises the first look for a row among this process's threads. */
+static pthread_mutex_t row_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * What this process holds of backend i, in its row of rt's shared table,
+ * which it takes on first use: NULL when the table is full. The master
+ * never takes a row, so a child starts with none (rt->row is copied at
+ * fork with ROW_NONE in it).
+ */
+static struct held *my_held(struct pool_rt *rt, int i)
+{
+	int row = atomic_load(&rt->row);
+	if (row == ROW_NONE) {
+		pthread_mutex_lock(&row_lock);
+		row = atomic_load(&rt->row);
+		if (row == ROW_NONE) {
+			pid_t me = getpid();
+			row = ROW_FULL;
+			for (int k = 0; k < rt->rows; k++) {
+				int none = 0;
+				if (atomic_compare_exchange_strong(&rt->owners[k],
+								   &none, me)) {
+					row = k;
+					break;
+				}
+			}
+			if (row == ROW_FULL)
+				fy_log(FY_LOG_WARN, "fastcgi", NULL,
+				       "pool %s: more than %d processes hold "
+				       "connections; those of pid %d cannot be "
+				       "given back if it dies",
+				       rt->pool->name, rt->rows, (int)me);
+			atomic_store(&rt->row, row);
+		}
+		pthread_mutex_unlock(&row_lock);
+	}
+	return row >= 0 ? &rt->held[(size_t)row * rt->n + (size_t)i] : NULL;
+}
+
+/*
+ * Each process counts in its row what it takes before taking it, and what
+ * it gives back after giving it: killed between the two steps, it leaves
+ * one slot too many for the master to give back (one connection more than
+ * max_connections may open, and FPM's backlog takes it) rather than one
+ * slot taken by nobody for good.
+ */
 int fy_pool_acquire(struct pool_rt *rt, int i)
 {
 	atomic_int *c = &rt->b[i].sh->conns;
+	struct held *h = my_held(rt, i);
 	int max = rt->pool->max_connections;
+	if (h != NULL)
+		atomic_fetch_add(&h->conns, 1);
 	if (max <= 0) {
 		atomic_fetch_add(c, 1);
 		return 1;
@@ -214,7 +288,19 @@ int fy_pool_acquire(struct pool_rt *rt, int i)
 	while (cur < max)
 		if (atomic_compare_exchange_weak(c, &cur, cur + 1))
 			return 1;
+	if (h != NULL)
+		atomic_fetch_sub(&h->conns, 1);
 	return 0;
+}
+
+void fy_pool_waiting(struct pool_rt *rt, int i, int delta)
+{
+	struct held *h = my_held(rt, i);
+	if (delta > 0 && h != NULL)
+		atomic_fetch_add(&h->waiting, delta);
+	atomic_fetch_add(&rt->b[i].sh->waiting, delta);
+	if (delta < 0 && h != NULL)
+		atomic_fetch_add(&h->waiting, delta);
 }
 
 static void ring_head_locked(struct waitq *q);
@@ -224,7 +310,10 @@ static int holder_add(struct pool_rt *rt, int i, int delta);
 
 void fy_pool_release(struct pool_rt *rt, int i)
 {
+	struct held *h = my_held(rt, i);
 	atomic_fetch_sub(&rt->b[i].sh->conns, 1);
+	if (h != NULL)
+		atomic_fetch_sub(&h->conns, 1);
 	struct waitq *q = rt->b[i].wq;
 	if (q != NULL) {
 		/* A slot is free: the oldest waiter, wherever it is, takes
@@ -390,13 +479,22 @@ void fy_pool_put_idle(struct event_base *base, struct pool_rt *rt, int i,
 
 /* ---- the shared wait queue -------------------------------------------- */
 
-static __thread pid_t my_tid;
+static __thread pid_t my_tid, my_pid;
 
 pid_t fy_pool_tid(void)
 {
-	if (my_tid == 0)
+	if (my_tid == 0) {
 		my_tid = (pid_t)syscall(SYS_gettid);
+		my_pid = getpid();
+	}
 	return my_tid;
+}
+
+/* This thread's process, recorded beside its id in the shared queue. */
+static pid_t my_process(void)
+{
+	fy_pool_tid();
+	return my_pid;
 }
 
 static void wq_lock(struct waitq *q)
@@ -432,17 +530,18 @@ static void bell_name(pid_t tid, struct sockaddr_un *un, socklen_t *len)
 static __thread int bell_fd = -1;
 static __thread struct event bell_ev;
 static __thread void (*bell_cb)(void);
+static __thread int send_fd = -1;
 
 /* Returns 0 when rung (or its queue is full: it has work to do anyway),
- * -1 when no such thread exists any more. */
+ * -1 when no such thread exists any more. my_tid, not fy_pool_tid(): the
+ * master rings too, and must not take an id its children would inherit. */
 static int ring(pid_t tid)
 {
-	if (tid == fy_pool_tid()) {
+	if (tid == my_tid) {
 		if (bell_fd >= 0)
 			event_active(&bell_ev, EV_READ, 0);
 		return 0;
 	}
-	static __thread int send_fd = -1;
 	if (send_fd < 0)
 		send_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 				 0);
@@ -499,6 +598,7 @@ int fy_pool_wq_join(struct pool_rt *rt, int i, uint64_t *pos)
 	if (q->tail - q->head < WQ_CAP) {
 		*pos = q->tail;
 		q->ring[q->tail % WQ_CAP].tid = fy_pool_tid();
+		q->ring[q->tail % WQ_CAP].pid = my_process();
 		q->tail++;
 		rc = 0;
 	}
@@ -594,6 +694,7 @@ static int holder_add(struct pool_rt *rt, int i, int delta)
 	}
 	if (rc != 0 && delta > 0 && free_h != NULL) {
 		free_h->tid = me;
+		free_h->pid = my_process();
 		free_h->count = delta;
 		rc = 0;
 	}
@@ -620,4 +721,84 @@ static pid_t wq_head_tid(struct waitq *q)
 	pid_t tid = q->head < q->tail ? q->ring[q->head % WQ_CAP].tid : 0;
 	wq_unlock(q);
 	return tid;
+}
+
+/* ---- a child that died -------------------------------------------------- */
+
+/* Drops what the threads of dead process pid left in q: their waiting
+ * requests and their kept connections, which died with them. Ringing a
+ * dead thread would drop them too, but only once someone rings, and the
+ * thread id of a dead process may already belong to a live one. Called
+ * locked. Returns how many entries were dropped. */
+static int wq_drop_process(struct waitq *q, pid_t pid)
+{
+	int dropped = 0;
+	for (uint64_t p = q->head; p < q->tail; p++) {
+		struct wq_entry *e = &q->ring[p % WQ_CAP];
+		if (e->tid != 0 && e->pid == pid) {
+			e->tid = 0;
+			dropped++;
+		}
+	}
+	for (int k = 0; k < IDLE_HOLDERS; k++) {
+		struct idle_holder *h = &q->idle[k];
+		if (h->tid != 0 && h->pid == pid) {
+			h->tid = 0, h->count = 0;
+			dropped++;
+		}
+	}
+	wq_trim(q);
+	return dropped;
+}
+
+int fy_fcgi_pools_reaped(struct fy_config *cfg, pid_t pid)
+{
+	int total = 0;
+	for (size_t p = 0; p < cfg->n_pools; p++) {
+		struct pool_rt *rt = cfg->pools[p]->runtime;
+		if (rt == NULL)
+			continue;
+		int row = -1;
+		for (int k = 0; k < rt->rows && row < 0; k++)
+			if (atomic_load(&rt->owners[k]) == pid)
+				row = k;
+		for (size_t i = 0; i < rt->n; i++) {
+			struct backend *b = &rt->b[i];
+			int conns = 0;
+			if (row >= 0) {
+				struct held *h = &rt->held[(size_t)row * rt->n + i];
+				conns = atomic_exchange(&h->conns, 0);
+				int waiting = atomic_exchange(&h->waiting, 0);
+				if (conns != 0)
+					atomic_fetch_sub(&b->sh->conns, conns);
+				if (waiting != 0)
+					atomic_fetch_sub(&b->sh->waiting, waiting);
+			}
+			if (conns > 0) {
+				fy_log(FY_LOG_WARN, "fastcgi", NULL,
+				       "pool %s: backend %s: %d connection "
+				       "slot%s of pid %d given back",
+				       rt->pool->name, b->name, conns,
+				       conns == 1 ? "" : "s", (int)pid);
+				total += conns;
+			}
+			if (b->wq == NULL)
+				continue;
+			/* The slots are free now: the oldest live waiter
+			 * takes one at once, not at its next look. */
+			wq_lock(b->wq);
+			if (wq_drop_process(b->wq, pid) > 0 || conns > 0)
+				ring_head_locked(b->wq);
+			wq_unlock(b->wq);
+		}
+		if (row >= 0)
+			atomic_store(&rt->owners[row], 0);
+	}
+	/* The master forks again after this: its children must not inherit
+	 * the socket it rang with. */
+	if (send_fd >= 0) {
+		close(send_fd);
+		send_fd = -1;
+	}
+	return total;
 }

@@ -35,11 +35,13 @@ struct backend_shared {
 
 struct wq_entry {
 	pid_t tid; /* the waiting thread; 0: left */
+	pid_t pid; /* its process, for the master when that one dies */
 	uint32_t seq;
 };
 
 struct idle_holder {
 	pid_t tid;
+	pid_t pid;
 	int count;
 };
 
@@ -48,6 +50,17 @@ struct waitq {
 	uint64_t head, tail; /* positions; entry = ring[pos % WQ_CAP] */
 	struct wq_entry ring[WQ_CAP];
 	struct idle_holder idle[IDLE_HOLDERS]; /* threads keeping conns */
+};
+
+/*
+ * What one process holds of one backend, in a row per process of the
+ * pool's shared table: a child killed while holding connection slots or
+ * counted among the waiters cannot give them back itself, so the master
+ * gives back what its row says when it reaps it.
+ */
+struct held {
+	atomic_int conns;
+	atomic_int waiting;
 };
 
 struct backend {
@@ -65,6 +78,13 @@ struct pool_rt {
 	atomic_uint *rr; /* shared round-robin cursor */
 	void *shm;
 	size_t shm_len;
+	/* Shared: rows of processes holding slots (owner 0: free row), and
+	 * what each holds, held[row * n + backend]. */
+	atomic_int *owners;
+	struct held *held;
+	int rows;
+	/* This process's row: ROW_NONE until it takes its first slot. */
+	atomic_int row;
 };
 
 /* Picks a backend for a new request, skipping those marked down unless all
@@ -77,6 +97,10 @@ int fy_pool_pick(struct pool_rt *rt, uint64_t tried);
 int fy_pool_acquire(struct pool_rt *rt, int i);
 /* Gives one back (the connection was closed). */
 void fy_pool_release(struct pool_rt *rt, int i);
+/* Adds delta to the requests of this process counted in backend i's
+ * waiters (sh->waiting): only through here, so that the master can take
+ * back those of a process that died. */
+void fy_pool_waiting(struct pool_rt *rt, int i, int delta);
 
 /* Passive health. */
 void fy_pool_failed(struct pool_rt *rt, int i);

@@ -17,6 +17,7 @@
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/log.h"
 #include "foyer/master.h"
 #include "foyer/mpm.h"
@@ -34,6 +35,9 @@ static void *event_main(void *arg)
 {
 	struct event_thread *t = arg;
 	fy_loop_run(t->loop);
+	/* The loop's kept FastCGI connections end with it: closed here, they
+	 * give their connection slots back to the other children at once. */
+	fy_fcgi_close_idle();
 	/* A loop ends on a stop request or when its share of
 	 * MaxConnectionsPerChild is used up: either way the child stops
 	 * gracefully (the other loops finish what they hold). */

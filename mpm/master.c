@@ -33,6 +33,7 @@
 struct child_rec {
 	pid_t pid; /* 0: free slot */
 	int generation;
+	int pools_epoch; /* the FastCGI pools it was forked with */
 	int quiescing; /* told to stop gracefully */
 };
 
@@ -48,6 +49,13 @@ struct master {
 	int thread_limit;
 	int generation;	  /* MPM generation: +1 per restart */
 	int config_generation;
+	/* +1 each time fy_server_init maps new FastCGI pools: the master
+	 * unmaps the old ones then, while old children may still use them,
+	 * so it can only settle the accounts of children of this epoch. */
+	int pools_epoch;
+	/* Children are told to stop now (SIGTERM): they exit without closing
+	 * their FastCGI connections, and nobody will wait for those slots. */
+	int reclaiming;
 	int spawn_rate;
 	int hold_off;	  /* spawning cycles without doubling after restart */
 	int reached_max_logged;
@@ -201,6 +209,7 @@ static int make_child(struct master *m, int slot)
 	}
 	m->children[slot].pid = pid;
 	m->children[slot].generation = m->generation;
+	m->children[slot].pools_epoch = m->pools_epoch;
 	m->children[slot].quiescing = 0;
 	fy_scoreboard_proc_start(fy_scoreboard_proc(m->sb, slot), pid,
 				 m->generation);
@@ -259,6 +268,11 @@ static int reap(struct master *m)
 			       WEXITSTATUS(st));
 		if (slot >= 0) {
 			struct child_rec *ch = &m->children[slot];
+			/* A child killed or crashed while holding FastCGI
+			 * connection slots: give them back before anyone
+			 * (its replacement too) waits for them. */
+			if (ch->pools_epoch == m->pools_epoch && !m->reclaiming)
+				fy_fcgi_pools_reaped(m->cfg, pid);
 			int respawn = WIFSIGNALED(st) && m->ops->count_threads &&
 				      !ch->quiescing &&
 				      ch->generation == m->generation;
@@ -284,6 +298,7 @@ static int reap(struct master *m)
 /* Stops every child: TERM now, then SIGKILL for those that linger. */
 static void reclaim_children(struct master *m)
 {
+	m->reclaiming = 1;
 	signal_children(m, SIGTERM, 0);
 	for (int tick = 0; live_children(m) > 0; tick++) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
@@ -311,6 +326,7 @@ static void reclaim_children(struct master *m)
 		if (tick > RECLAIM_KILL_AFTER * 10 + 10)
 			break;
 	}
+	m->reclaiming = 0;
 }
 
 static int free_slot(const struct master *m, int limit)
@@ -540,6 +556,7 @@ static void restart(struct master *m, int graceful)
 	struct fy_config *cfg = reload(m);
 	if (cfg != NULL) {
 		fy_server_fini(m->cfg);
+		m->pools_epoch++;
 		if (fy_server_init(cfg) != FY_OK) {
 			fy_log(FY_LOG_ERR, "mpm", NULL,
 			       "new configuration could not start; keeping "

@@ -35,6 +35,18 @@ int fy_fcgi_pools_init(struct fy_config *cfg);
 void fy_fcgi_pools_fini(struct fy_config *cfg);
 
 /*
+ * The master reaped child pid, which used the pools of cfg (the
+ * configuration it was forked with, whose pools are still mapped): gives
+ * back every connection slot and waiter count it still held, as a child
+ * killed by a signal or crashing leaves them (warns with the number of
+ * slots, per backend), drops its threads from the wait queues and from
+ * the holders of kept connections, and rings the oldest waiter of each
+ * backend so that freed slots are used at once. Nothing to do, and no log
+ * line, for a child that exited normally. Returns the slots given back.
+ */
+int fy_fcgi_pools_reaped(struct fy_config *cfg, pid_t pid);
+
+/*
  * Managed pools (spawn = php-fpm8.2): for each such pool of cfg, writes a
  * PHP-FPM configuration next to the pid file (socket, static children, the
  * user foyer's children run as), starts PHP-FPM as a child of this process

@@ -141,6 +141,14 @@ if (isset($_GET['mark']))
 usleep((int)($_GET['ms'] ?? 100) * 1000);
 printf("%.6f %.6f %d\n", $start, microtime(true), getmypid());
 """,
+    # ?ms=N: answers a first line at once, then sleeps before the last:
+    # a request whose connection runs on after it was answered.
+    "answered.php": r"""<?php
+echo "answered\n";
+flush();
+usleep((int)($_GET['ms'] ?? 100) * 1000);
+echo "done\n";
+""",
     # Framing and hop-by-hop headers a script must not get through.
     "hop.php": r"""<?php
 header('Content-Length: 3');

@@ -1,8 +1,9 @@
 """PHP through FastCGI, the backend side: TCP backends, kept connections
 and their idle timeout, large and slowly read responses (back-pressure
 and bounded memory), dead backends (502) and failover, max_connections
-with its queue (503 on queue_timeout), read_timeout (504), and clients
-that leave while PHP works. Under -X and each MPM.
+with its queue (503 on queue_timeout), read_timeout (504), clients that
+leave while PHP works, and the connection slots of a child killed while
+it held them. Under -X and each MPM (the last one under each MPM only).
 
 One foyer per mode serves one site per case, chosen by Host:
   default         pool php      main FPM pool, no kept connections
@@ -16,14 +17,18 @@ One foyer per mode serves one site per case, chosen by Host:
 """
 
 import hashlib
+import os
+import re
+import signal
 import threading
 
 import pytest
 
-from foyer_http import poll
+from foyer_http import MPMS, poll
 from php_fpm import fpm  # noqa: F401 (the module's php-fpm fixture)
 from php_fpm import (BIG_LINE, big_line, json_body, read_all, split_response,
                      vm_rss_kb, wait_stable)
+from mpm_util import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +290,67 @@ def test_read_timeout_is_504_and_the_next_request_is_fine(php, fpm):  # noqa: F8
         r = get(php, f"/slow.php?ms=1&n={i}", host="timeout.test")
         assert r.status == 200, r
         assert len(r.body.split()) == 3, r.body
+
+
+@pytest.mark.parametrize("mpm", MPMS)
+def test_killed_child_gives_its_connection_slots_back(make_mpm_server, fpm,  # noqa: F811,E501
+                                                      mpm):
+    """Children killed while they keep FastCGI connections cannot release
+    their slots of max_connections: the master gives them back when it
+    reaps them. Without that, every slot stays taken by nobody and every
+    PHP request waits queue_timeout for a 503, until a restart."""
+    srv = make_mpm_server(
+        mode=mpm, server={"keep_alive_timeout": 30},
+        sites=[("default", fpm.site("held"))],
+        extra=fpm.pool("held", "keep", max_connections=2, keep_alive=2,
+                       keep_alive_timeout=30, queue_timeout=2))
+    # Two clients whose requests run at once take both slots, and keep
+    # them (their connections to FPM stay open while the clients stay).
+    # The scripts answer at once: a connection that ends while another
+    # request waits for its first bytes is closed, not kept.
+    clients = [srv.connect(30), srv.connect(30)]
+    try:
+        def hold(c, i):
+            c.send(f"GET /answered.php?ms=500&hold={i} HTTP/1.1\r\n"
+                   "Host: localhost\r\n\r\n")
+            return c.read_response()
+
+        for r in concurrently([lambda c=c, i=i: hold(c, i)
+                               for i, c in enumerate(clients)]):
+            assert not isinstance(r, Exception) and r.status == 200, r
+        assert poll(lambda: fpm.connections("keep") == 2, 10), (
+            f"{fpm.connections('keep')} FastCGI connections kept, not 2")
+        victims = srv.children()
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        for c in clients:
+            c.close()
+    wait_for(lambda: all(f"child pid {pid} exit signal KILL (9)"
+                         in srv.error_log() for pid in victims),
+             "every killed child to be reaped", srv)
+    wait_for(lambda: srv.children()
+             and not set(victims) & set(srv.children()),
+             "new children", srv)
+    # Both slots are free again: requests that outnumber them are all
+    # served in turn, none waits queue_timeout (2 s) for a 503.
+    results = concurrently([
+        (lambda i=i: get(srv, f"/env.php?after={i}", timeout=30))
+        for i in range(6)])
+    for r in results:
+        assert not isinstance(r, Exception), results
+        assert r.status == 200, (r, srv.error_log())
+
+    def given_back():
+        return re.findall(r"\[fastcgi:warn\].*pool held: backend "
+                          r"unix:\S+: (\d+) connection slots? of pid "
+                          r"(\d+) given back", srv.error_log())
+
+    wait_for(lambda: sum(int(n) for n, _ in given_back()) >= 2,
+             "the two slots given back in the error log", srv)
+    assert sum(int(n) for n, _ in given_back()) == 2, srv.error_log()
+    assert {int(pid) for _, pid in given_back()} <= set(victims), (
+        given_back(), victims)
 
 
 # --- last: idle kept connections ---------------------------------------------
