@@ -106,29 +106,63 @@ def poll(predicate, timeout=IO_TIMEOUT, interval=0.05):
         time.sleep(interval)
 
 
-def proc_stat(pid):
-    """(state, ppid, starttime) of a process from /proc/PID/stat, or None
-    once it is gone."""
+def proc_fields(pid):
+    """The fields of /proc/PID/stat after the command name (state, ppid,
+    pgrp, ...), or None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             text = f.read()
     except (FileNotFoundError, ProcessLookupError):
         return None
     # the command name may hold spaces and parentheses: split after the last
-    fields = text[text.rindex(")") + 2:].split()
+    return text[text.rindex(")") + 2:].split()
+
+
+def proc_stat(pid):
+    """(state, ppid, starttime) of a process from /proc/PID/stat, or None
+    once it is gone."""
+    fields = proc_fields(pid)
+    if fields is None:
+        return None
     return fields[0], int(fields[1]), int(fields[19])
 
 
-def children_of(pid):
-    """The live (not zombie) processes whose parent is pid."""
+def live_processes(field, value):
+    """The live (not zombie) processes whose stat field (1: ppid, 2: pgrp)
+    is value, sorted."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
-        st = proc_stat(int(name))
-        if st and st[1] == pid and st[0] != "Z":
+        fields = proc_fields(int(name))
+        if fields and fields[0] != "Z" and int(fields[field]) == value:
             out.append(int(name))
     return sorted(out)
+
+
+def children_of(pid):
+    """The live (not zombie) processes whose parent is pid."""
+    return live_processes(1, pid)
+
+
+class Helper:
+    """A process a test starts beside foyer (php-fpm, MariaDB): proc, a
+    subprocess.Popen, and log, the path of its log."""
+
+    stop_timeout = 10
+
+    def log_text(self):
+        return _read_text(self.log)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def proc_ids(pid):
@@ -148,6 +182,24 @@ def fd_count_of(pid):
         return len(os.listdir(f"/proc/{pid}/fd"))
     except (FileNotFoundError, ProcessLookupError):
         return None
+
+
+def fd_targets(pids):
+    """What the descriptors of the processes point to now ("socket:[INODE]",
+    file paths, ...); processes and descriptors that go away meanwhile are
+    skipped."""
+    out = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                continue
+    return out
 
 
 def gone(pid, starttime):
@@ -546,18 +598,8 @@ class Server:
     def listening(self):
         """True once this process (not some other one that took the port)
         holds a socket listening on the port."""
-        try:
-            fds = os.listdir(f"/proc/{self.pid}/fd")
-        except FileNotFoundError:
-            return False
-        mine = set()
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{self.pid}/fd/{fd}")
-            except FileNotFoundError:
-                continue
-            if target.startswith("socket:["):
-                mine.add(target[8:-1])
+        mine = {t[8:-1] for t in fd_targets([self.pid])
+                if t.startswith("socket:[")}
         with open("/proc/net/tcp") as f:
             next(f)
             for line in f:

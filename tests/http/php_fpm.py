@@ -11,7 +11,6 @@ the others. The master is stopped by its pid."""
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from foyer_http import free_port, open_to_others, poll
+from foyer_http import Helper, children_of, free_port, open_to_others, poll
 
 FPM_NAMES = ("php-fpm8.2", "/usr/sbin/php-fpm8.2")
 
@@ -217,7 +216,7 @@ def find_fpm():
                          "php8.2-fpm")
 
 
-class Fpm:
+class Fpm(Helper):
     """A php-fpm8.2 master with the pools of FPM_CHILDREN, started in
     workdir. Attributes: www (document root), sock (main pool), slow_sock,
     tcp_port, log (FPM's error log), pid."""
@@ -325,107 +324,7 @@ class Fpm:
         return self.proc.pid
 
     def children_count(self):
-        n = 0
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    text = f.read()
-            except OSError:
-                continue
-            fields = text[text.rindex(")") + 2:].split()
-            if int(fields[1]) == self.proc.pid and fields[0] != "Z":
-                n += 1
-        return n
-
-    def tcp_listening(self):
-        with open("/proc/net/tcp") as f:
-            next(f)
-            for line in f:
-                cols = line.split()
-                if (int(cols[1].split(":")[1], 16) == self.tcp_port
-                        and cols[3] == "0A"):
-                    return True
-        return False
-
-    def log_text(self):
-        try:
-            return self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def access_entry(self, marker, timeout=5):
-        """{param: value or None} of the access log line whose REQUEST_URI
-        holds marker (FPM writes it when the request ends), or None."""
-        def find():
-            try:
-                text = self.access_log.read_text(errors="replace")
-            except FileNotFoundError:
-                return None
-            for line in text.splitlines():
-                values = line.split("|")
-                if len(values) == len(ACCESS_PARAMS) and marker in values[0]:
-                    return {k: (None if v == "-" else v)
-                            for k, v in zip(ACCESS_PARAMS, values)}
-            return None
-        return poll(find, timeout)
-
-    def pool(self, name, backends, **settings):
-        """A foyer [pool NAME] section. backends: "main", "slow", "keep", "tcp" or
-        any backend string (a dead socket, say), one or a list."""
-        if isinstance(backends, str):
-            backends = [backends]
-        lines = [f"[pool {name}]"]
-        for b in backends:
-            lines.append("backend = " + self.backend(b))
-        opts = {"keep_alive": 0}
-        opts.update(settings)
-        for k, v in opts.items():
-            lines.append(f"{k} = {v}")
-        return "\n" + "\n".join(lines) + "\n"
-
-    def connections(self, which):
-        """FastCGI connections FPM holds open on a unix pool now: the
-        connected sockets named after its listening socket."""
-        path = self.backend(which)[len("unix:"):]
-        n = 0
-        with open("/proc/net/unix") as f:
-            next(f)
-            for line in f:
-                cols = line.split()
-                if len(cols) >= 8 and cols[5] == "03" and cols[7] == path:
-                    n += 1
-        return n
-
-    def backend(self, which):
-        if which == "main":
-            return f"unix:{self.sock}"
-        if which == "slow":
-            return f"unix:{self.slow_sock}"
-        if which == "keep":
-            return f"unix:{self.keep_sock}"
-        if which == "dead":
-            return f"unix:{self.dead_sock}"
-        if which == "tcp":
-            return f"127.0.0.1:{self.tcp_port}"
-        return which
-
-    def site(self, pool, **settings):
-        """A foyer site serving the scripts through pool."""
-        conf = {"document_root": str(self.www), "php": f"fpm:{pool}"}
-        conf.update(settings)
-        return conf
+        return len(children_of(self.proc.pid))
 
 
 def json_body(resp):

@@ -8,7 +8,8 @@ import os
 import pwd
 import signal
 
-from foyer_http import CHILD_USER, children_of, open_to_others, poll
+from foyer_http import (CHILD_USER, children_of, live_processes,
+                        open_to_others, poll)
 
 SCRIPT = r"""<?php
 echo getmypid(), ' ',
@@ -31,19 +32,7 @@ def fpm_master(srv):
 
 def process_group(pgid):
     """Live processes of a process group."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                text = f.read()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            out.append(int(name))
-    return out
+    return live_processes(2, pgid)
 
 
 def get_pid(srv):

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from foyer_http import poll
+from foyer_http import fd_targets, poll
 from php_fpm import fpm  # noqa: F401 (the module's php-fpm fixture)
 from php_fpm import json_body, vm_rss_kb
 
@@ -67,19 +67,8 @@ def temp_dir(path):
 
 def body_files(srv, directory):
     """What foyer's processes hold open in directory now."""
-    out = []
-    for pid in [srv.pid] + srv.children():
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith(str(directory) + "/"):
-                out.append(target)
+    out = [t for t in fd_targets([srv.pid] + srv.children())
+           if t.startswith(str(directory) + "/")]
     return out
 
 
@@ -524,19 +513,8 @@ def open_bodies(srv):
     """Client connections foyer has accepted and holds now (established
     TCP sockets on its port owned by one of its processes): during the
     attack, the slow uploads."""
-    inodes = set()
-    for pid in [srv.pid] + srv.children():
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[8:-1])
+    inodes = {t[8:-1] for t in fd_targets([srv.pid] + srv.children())
+              if t.startswith("socket:[")}
     n = 0
     with open("/proc/net/tcp") as f:
         next(f)

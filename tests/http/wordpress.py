@@ -24,11 +24,10 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
-from foyer_http import children_of, open_to_others, poll
+from foyer_http import Helper, children_of, open_to_others, poll
 
 WORDPRESS_SHARE = Path("/usr/share/wordpress")
 MARIADBD = "/usr/sbin/mariadbd"
@@ -67,9 +66,11 @@ def _chown_tree(path, user):
                      follow_symlinks=False)
 
 
-class MariaDB:
+class MariaDB(Helper):
     """A private mariadbd under workdir: data/, run/db.sock, run/db.pid and
     error.log. start() creates the data directory the first time."""
+
+    stop_timeout = 30
 
     def __init__(self, workdir):
         self.dir = Path(workdir)
@@ -148,22 +149,6 @@ class MariaDB:
                  f"CREATE USER IF NOT EXISTS '{user}'@'localhost' "
                  f"IDENTIFIED BY '{password}';\n"
                  f"GRANT ALL ON `{name}`.* TO '{user}'@'localhost';\n")
-
-    def log_text(self):
-        try:
-            return self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 WP_CONFIG = """<?php
@@ -264,7 +249,7 @@ def install_form(title, user, password, email):
             "language": "", "Submit": "Install WordPress"}
 
 
-class WordPressFpm:
+class WordPressFpm(Helper):
     """A php-fpm8.2 master under workdir with one pool on fpm.sock: pm
     static with `children` children, Debian's php.ini and modules."""
 
@@ -322,19 +307,3 @@ class WordPressFpm:
             self.stop()
             raise AssertionError("php-fpm8.2 did not start\n" + self.log_text())
         return self
-
-    def log_text(self):
-        try:
-            return self.log.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
