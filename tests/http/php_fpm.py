@@ -326,6 +326,78 @@ class Fpm(Helper):
     def children_count(self):
         return len(children_of(self.proc.pid))
 
+    def tcp_listening(self):
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if (int(cols[1].split(":")[1], 16) == self.tcp_port
+                        and cols[3] == "0A"):
+                    return True
+        return False
+
+    def access_entry(self, marker, timeout=5):
+        """{param: value or None} of the access log line whose REQUEST_URI
+        holds marker (FPM writes it when the request ends), or None."""
+        def find():
+            try:
+                text = self.access_log.read_text(errors="replace")
+            except FileNotFoundError:
+                return None
+            for line in text.splitlines():
+                values = line.split("|")
+                if len(values) == len(ACCESS_PARAMS) and marker in values[0]:
+                    return {k: (None if v == "-" else v)
+                            for k, v in zip(ACCESS_PARAMS, values)}
+            return None
+        return poll(find, timeout)
+
+    def pool(self, name, backends, **settings):
+        """A foyer [pool NAME] section. backends: "main", "slow", "keep", "tcp" or
+        any backend string (a dead socket, say), one or a list."""
+        if isinstance(backends, str):
+            backends = [backends]
+        lines = [f"[pool {name}]"]
+        for b in backends:
+            lines.append("backend = " + self.backend(b))
+        opts = {"keep_alive": 0}
+        opts.update(settings)
+        for k, v in opts.items():
+            lines.append(f"{k} = {v}")
+        return "\n" + "\n".join(lines) + "\n"
+
+    def connections(self, which):
+        """FastCGI connections FPM holds open on a unix pool now: the
+        connected sockets named after its listening socket."""
+        path = self.backend(which)[len("unix:"):]
+        n = 0
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 8 and cols[5] == "03" and cols[7] == path:
+                    n += 1
+        return n
+
+    def backend(self, which):
+        if which == "main":
+            return f"unix:{self.sock}"
+        if which == "slow":
+            return f"unix:{self.slow_sock}"
+        if which == "keep":
+            return f"unix:{self.keep_sock}"
+        if which == "dead":
+            return f"unix:{self.dead_sock}"
+        if which == "tcp":
+            return f"127.0.0.1:{self.tcp_port}"
+        return which
+
+    def site(self, pool, **settings):
+        """A foyer site serving the scripts through pool."""
+        conf = {"document_root": str(self.www), "php": f"fpm:{pool}"}
+        conf.update(settings)
+        return conf
+
 
 def json_body(resp):
     assert resp.status == 200, (resp.status, resp.body[:2000])
