@@ -57,6 +57,9 @@ static int event_child(const struct fy_child *child)
 		fy_scoreboard_set_status(fy_scoreboard_slot(child->sb, child->slot, i),
 					 FY_SLOT_READY);
 
+	/* One loop thread does all the I/O of the process: see
+	 * fy_loop_use_changelist(). */
+	fy_loop_use_changelist(loops == 1);
 	struct event_thread *t = calloc((size_t)loops, sizeof(*t));
 	if (t == NULL)
 		return 1;

@@ -81,6 +81,7 @@ static int single_run(struct fy_config **cfgp, struct fy_listener **lsp,
 	    nofile > 2 * FD_RESERVE ? nofile - FD_RESERVE : FD_RESERVE;
 
 	struct single s;
+	fy_loop_use_changelist(1); /* the one loop of the process */
 	s.loop = fy_loop_create(cfg, ls, n, max_conns);
 	/* A scoreboard of one slot, so that the status page works in -X. */
 	struct fy_scoreboard *sb = fy_scoreboard_create(1, 1);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -196,6 +197,13 @@ void fy_loop_put_arena(struct fy_loop *loop, struct fy_arena *a)
 		fy_arena_destroy(a);
 }
 
+static atomic_int use_changelist;
+
+void fy_loop_use_changelist(int on)
+{
+	atomic_store(&use_changelist, on);
+}
+
 struct fy_loop *fy_loop_create(const struct fy_config *cfg,
 			       const struct fy_listener *ls, size_t n,
 			       size_t max_conns)
@@ -205,15 +213,17 @@ struct fy_loop *fy_loop_create(const struct fy_config *cfg,
 		return NULL;
 	loop->cfg = cfg;
 	loop->max_conns = max_conns;
-	/* One base per thread, never shared: no locks. The epoll changelist
-	 * folds the add/delete pairs of one loop pass into at most one
-	 * epoll_ctl per descriptor (a FastCGI connection handed from a
-	 * finished request to a waiting one is deleted and re-added in the
-	 * same pass). */
+	/* One base per thread, never shared: no locks. With a single loop
+	 * in the process, the epoll changelist folds the add/delete pairs of
+	 * one loop pass into at most one epoll_ctl per descriptor (a FastCGI
+	 * connection handed from a finished request to a waiting one is
+	 * deleted and re-added in the same pass). */
 	struct event_config *ec = event_config_new();
 	if (ec != NULL) {
-		event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK |
-					      EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		int flags = EVENT_BASE_FLAG_NOLOCK;
+		if (atomic_load(&use_changelist))
+			flags |= EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST;
+		event_config_set_flag(ec, flags);
 		loop->base = event_base_new_with_config(ec);
 		event_config_free(ec);
 	}

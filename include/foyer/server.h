@@ -47,6 +47,16 @@ struct fy_loop *fy_loop_create(const struct fy_config *cfg,
 			       const struct fy_listener *ls, size_t n,
 			       size_t max_conns);
 
+/*
+ * Whether loops created from now on fold their epoll changes into one
+ * epoll_ctl per descriptor per pass (libevent's changelist). Only for a
+ * process with a single loop thread (-X, prefork, event with one loop):
+ * a change is applied at the next pass, after the descriptor may have been
+ * closed, and another thread of the process may by then have the same
+ * number for a socket of its own. Off by default.
+ */
+void fy_loop_use_changelist(int on);
+
 /* Runs until fy_loop_stop(); returns FY_OK or FY_ERROR. */
 int fy_loop_run(struct fy_loop *loop);
 
