@@ -88,8 +88,11 @@ replay: $(REPLAY_BINS)
 		n=$${t##*/replay_}; echo "== $$t tests/fuzz/corpus/$$n"; \
 		$$t tests/fuzz/corpus/$$n; done
 
+# HTTP_K: a pytest -k expression, e.g. HTTP_K='worker or event'.
+HTTP_K ?=
 http: $(O)/foyer $(O)/tests/fcgi_fault
-	FOYER_BIN=$(CURDIR)/$(O)/foyer $(PYTEST) -q tests/http
+	FOYER_BIN=$(CURDIR)/$(O)/foyer $(PYTEST) -q tests/http \
+		$(if $(HTTP_K),-k "$(HTTP_K)")
 
 deps-test:
 	@scripts/deps.sh test
