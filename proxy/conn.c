@@ -347,6 +347,15 @@ static void resume_reading(struct fy_conn *c)
 	}
 }
 
+/* Whether the kernel holds no unread byte from the client (its close
+ * counts as nothing). */
+static int nothing_pending(struct fy_conn *c)
+{
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
 /* The response is written out: log it, release it, and decide what the
  * connection does next. Returns 1 when the connection waits for (or already
  * has) the next request, 0 when it is closing. */
@@ -356,6 +365,10 @@ static int request_done(struct fy_conn *c)
 	/* A response that promised keep-alive keeps it, even in a stopping
 	 * loop: the connection then waits a short while only. */
 	int keep = r->keep_alive && !c->eof;
+	/* The client said it sends nothing more (Connection: close, or
+	 * HTTP/1.0 without keep-alive) and everything it sent was read. */
+	int client_done = !keep && r->input_done && !r->framing.keep_alive &&
+			  c->ipos == c->ilen;
 	access_log(r);
 	if (r->slot != NULL) {
 		struct timespec now;
@@ -367,6 +380,14 @@ static int request_done(struct fy_conn *c)
 	c->requests++;
 	request_free(c);
 	if (!keep) {
+		if (client_done && nothing_pending(c)) {
+			/* No unread byte can turn the close into a reset:
+			 * close now, without a lingering round trip (which
+			 * holds a prefork process or a worker thread until
+			 * the client closes too). */
+			conn_close(c);
+			return 0;
+		}
 		conn_linger(c);
 		return 0;
 	}
@@ -577,6 +598,7 @@ static int dispatch_head(struct fy_conn *c, struct fy_request *r)
 	}
 
 	if (!has_body) {
+		r->input_done = 1;
 		run_handler(r);
 		return FY_DONE;
 	}
@@ -795,6 +817,7 @@ static void process(struct fy_conn *c)
 			} else if (fy_body_finish(r) != 0) {
 				fail(r, 500, 0);
 			} else {
+				r->input_done = 1;
 				run_handler(r);
 			}
 			int q = response_queued(c);

@@ -124,6 +124,7 @@ struct fy_request {
 
 	/* body */
 	int body_chunked;
+	int input_done;	    /* the whole request, body included, was read */
 	uint64_t body_left; /* Content-Length bytes still to read */
 	struct fy_http_chunked chunked;
 	uint64_t body_received;

@@ -299,6 +299,44 @@ def test_connection_close_ends_a_pipeline(srv):
         assert c.closed_by_server(), "answered a request sent after close"
 
 
+def server_side_inode(srv, client_port):
+    """Inode of the server's end of the connection from client_port (0: no
+    process holds it any more), or None when the kernel has forgotten it."""
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            cols = line.split()
+            local = int(cols[1].split(":")[1], 16)
+            remote = int(cols[2].split(":")[1], 16)
+            if local == srv.port and remote == client_port:
+                return int(cols[9])
+    return None
+
+
+def test_close_request_is_closed_without_lingering(srv):
+    """A client that asked to close and sent nothing more: everything it
+    sent was read, so closing cannot reset the response, and the server
+    closes its socket before the FIN leaves (no lingering round trip that
+    would hold a process or thread until the client closes too)."""
+    with srv.connect() as c:
+        c.send(get("/a.txt", extra="Connection: close\r\n"))
+        assert c.read_response().body == b"first\n"
+        assert c.closed_by_server()
+        assert server_side_inode(srv, c.sock.getsockname()[1]) in (0, None)
+
+
+def test_unread_bytes_after_close_are_drained_by_lingering(srv):
+    """Bytes after a Connection: close request are never answered, but the
+    server reads them while it lingers, so that its close does not reset
+    the response on the way: the socket is still the server's when the
+    client sees the end."""
+    with srv.connect() as c:
+        c.send(get("/a.txt", extra="Connection: close\r\n") + get("/b.txt"))
+        assert c.read_response().body == b"first\n"
+        assert c.closed_by_server()
+        assert server_side_inode(srv, c.sock.getsockname()[1]) not in (0, None)
+
+
 def test_keep_alive_after_non_protocol_errors(srv):
     """404, 403, 301, 405 and 416 answer a well-formed request: the
     connection stays usable."""
