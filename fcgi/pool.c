@@ -328,7 +328,10 @@ void fy_pool_failed(struct pool_rt *rt, int i)
 {
 	struct backend_shared *sh = rt->b[i].sh;
 	int max_fails = rt->pool->max_fails;
-	if (max_fails <= 0)
+	/* A lone backend is never out of rotation (there is nowhere else to
+	 * go), so it is not marked down either: the warning would only
+	 * mislead (nginx ignores max_fails for a lone server too). */
+	if (max_fails <= 0 || rt->n <= 1)
 		return;
 	long long now = now_sec();
 	if (now - atomic_load(&sh->fail_since) >= rt->pool->fail_timeout) {

@@ -290,6 +290,8 @@ def test_read_timeout_is_504_and_the_next_request_is_fine(php, fpm):  # noqa: F8
         r = get(php, f"/slow.php?ms=1&n={i}", host="timeout.test")
         assert r.status == 200, r
         assert len(r.body.split()) == 3, r.body
+    # nor is a lone backend said to be out of rotation
+    assert "pool timeout: backend" not in php.error_log(), php.error_log()
 
 
 @pytest.mark.parametrize("mpm", MPMS)
