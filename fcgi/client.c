@@ -249,9 +249,27 @@ static void wake_waiter(struct pool_rt *rt, int i)
  * others wait for are closed, unless the oldest waiter is here. */
 static void on_ring(void)
 {
-	for (struct fy_fcgi_exchange *q = queue_head; q != NULL; q = q->qnext)
-		if (first_waiting(q->rt, q->backend) == q)
-			event_active(&q->timer, EV_TIMEOUT, 0);
+	/* One pass: the first waiter met for each backend is its oldest
+	 * here. A thread rarely waits on more than a few backends; past the
+	 * table's size, every waiter looks (a wasted look costs one lock). */
+	struct {
+		struct pool_rt *rt;
+		int backend;
+	} seen[16];
+	size_t n = 0;
+	for (struct fy_fcgi_exchange *q = queue_head; q != NULL; q = q->qnext) {
+		size_t k = 0;
+		while (k < n && (seen[k].rt != q->rt || seen[k].backend != q->backend))
+			k++;
+		if (k < n)
+			continue;
+		if (n < FY_ARRAY_SIZE(seen)) {
+			seen[n].rt = q->rt;
+			seen[n].backend = q->backend;
+			n++;
+		}
+		event_active(&q->timer, EV_TIMEOUT, 0);
+	}
 	fy_pool_idle_pressure();
 }
 
