@@ -664,14 +664,6 @@ int fy_pool_wq_busy(struct pool_rt *rt, int i)
 	return busy;
 }
 
-void fy_pool_wq_ring_head(struct pool_rt *rt, int i)
-{
-	struct waitq *q = rt->b[i].wq;
-	wq_lock(q);
-	ring_head_locked(q);
-	wq_unlock(q);
-}
-
 /* Counts this thread's idle connections to backend i in the shared list
  * of holders. Returns 0, or -1 when the list is full (then the
  * connection is not kept). */

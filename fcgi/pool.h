@@ -130,8 +130,6 @@ void fy_pool_wq_leave(struct pool_rt *rt, int i, uint64_t pos);
 int fy_pool_wq_rank(struct pool_rt *rt, int i, uint64_t pos);
 /* Whether anyone waits on backend i. */
 int fy_pool_wq_busy(struct pool_rt *rt, int i);
-/* Rings the oldest waiter's thread (a slot was freed). */
-void fy_pool_wq_ring_head(struct pool_rt *rt, int i);
 /* Rings every thread keeping an idle connection to backend i: someone
  * waits and only their closing can free a slot. */
 void fy_pool_ring_idle_holders(struct pool_rt *rt, int i);
