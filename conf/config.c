@@ -173,6 +173,8 @@ static const struct conf_key conf_keys[] = {
 	   0, INT64_C(1) << 30, NULL, 0),
     SERVER("client_body_temp_path", client_body_temp_path, CT_PATH, "/var/tmp",
 	   0, 0, NULL, 0),
+    SERVER("file_cache_size", file_cache_size, CT_SIZE, "1m", 0,
+	   INT64_C(1) << 32, NULL, 0),
     SERVER("mime_types", mime_types, CT_PATH, "/etc/mime.types", 0, 0, NULL, 0),
     SERVER("listen_backlog", listen_backlog, CT_INT, "511", 1, 65535, NULL, 0),
     SERVER("graceful_shutdown_timeout", graceful_shutdown_timeout, CT_INT, "0",

@@ -20,6 +20,7 @@
 
 #include "foyer/arena.h"
 #include "foyer/core.h"
+#include "foyer/file_cache.h"
 #include "foyer/scoreboard.h"
 #include "foyer/status.h"
 #include "proxy.h"
@@ -462,6 +463,10 @@ static void close_request_fd(void *arg)
 		close(r->fd);
 		r->fd = -1;
 	}
+	if (r->cached != NULL) {
+		fy_fcache_put(r->cached);
+		r->cached = NULL;
+	}
 }
 
 int fy_request_route(struct fy_request *r, struct fy_route *rt)
@@ -482,6 +487,9 @@ int fy_request_route(struct fy_request *r, struct fy_route *rt)
 		close_request_fd(r);
 		r->fd = rt->fd;
 		rt->fd = -1;
+		r->cached = rt->cached;
+		rt->cached = NULL;
+		r->cacheable = rt->cacheable;
 		if (fy_arena_cleanup(r->arena, close_request_fd, r) != FY_OK) {
 			close_request_fd(r);
 			return FY_ERROR;

@@ -158,6 +158,8 @@ static void send_file(struct fcgi_ctx *fc)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = fd;
+	/* Not the file the URI names: never kept under it. */
+	r->cacheable = 0;
 	r->st = st;
 	r->filename = fy_arena_strdup(r->arena, path);
 	if (r->method != FY_METHOD_HEAD)

@@ -12,6 +12,7 @@
 
 #include "foyer/arena.h"
 #include "foyer/core.h"
+#include "foyer/file_cache.h"
 #include "foyer/scoreboard.h"
 #include "proxy.h"
 
@@ -213,6 +214,7 @@ struct fy_loop *fy_loop_create(const struct fy_config *cfg,
 		return NULL;
 	loop->cfg = cfg;
 	loop->max_conns = max_conns;
+	fy_fcache_configure(cfg->file_cache_size);
 	/* One base per thread, never shared: no locks. With a single loop
 	 * in the process, the epoll changelist folds the add/delete pairs of
 	 * one loop pass into at most one epoll_ctl per descriptor (a FastCGI

@@ -117,6 +117,11 @@ struct fy_request {
 	char *path_info;      /* after a PHP script in the path; NULL: none */
 	struct stat st;	      /* of filename, from the router */
 	int fd;		      /* filename, open for reading; -1 if none */
+	/* Instead of fd: filename's content from the file cache (a
+	 * reference, given back when the request ends). */
+	struct fy_fcache_entry *cached;
+	/* The file may be kept in the file cache under uri. */
+	int cacheable;
 	int front_controller;
 	int redirects;	    /* internal redirects so far (Location: /...) */
 	int pending_status; /* error decided before the body was read */

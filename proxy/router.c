@@ -15,6 +15,7 @@
 
 #include "foyer/config.h"
 #include "foyer/core.h"
+#include "foyer/file_cache.h"
 #include "foyer/router.h"
 
 /* Reduces a host name to what is compared: no brackets around an IPv6
@@ -491,6 +492,12 @@ static int resolve_in(const struct fy_site *site, int rootfd,
 {
 	int rc;
 
+	out->cached = fy_fcache_get(site, rootfd, out->uri, uri_len, &out->st);
+	if (out->cached != NULL) {
+		memcpy(out->script, out->uri, uri_len + 1);
+		out->cacheable = 1;
+		return route_file(out);
+	}
 	out->fd = open_in_root(site, rootfd, out->uri, &out->st, &rc);
 	if (out->fd < 0) {
 		if (rc == 404 && errno == ENOTDIR &&
@@ -502,6 +509,7 @@ static int resolve_in(const struct fy_site *site, int rootfd,
 	}
 	if (S_ISREG(out->st.st_mode)) {
 		memcpy(out->script, out->uri, uri_len + 1);
+		out->cacheable = 1;
 		return route_file(out);
 	}
 	route_close(out);
@@ -531,6 +539,8 @@ int fy_router_resolve(const struct fy_site *site, const char *path, size_t len,
 	out->script[0] = '\0';
 	out->fs_path[0] = '\0';
 	out->front_controller = 0;
+	out->cacheable = 0;
+	out->cached = NULL;
 	memset(&out->st, 0, sizeof(out->st));
 
 	rc = fy_router_normalize(path, len, out->uri, sizeof(out->uri),

@@ -14,6 +14,7 @@
 
 #include "foyer/arena.h"
 #include "foyer/core.h"
+#include "foyer/file_cache.h"
 #include "foyer/mime.h"
 #include "proxy.h"
 
@@ -147,6 +148,12 @@ static void close_fd(void *arg)
 	close((int)(intptr_t)arg);
 }
 
+static void drop_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 static int static_start(struct fy_request *r)
 {
 	switch (r->method) {
@@ -174,8 +181,14 @@ int fy_static_serve(struct fy_request *r)
 	 * handler takes the descriptor over. */
 	int fd = r->fd;
 	r->fd = -1;
-	if (fd < 0)
+	/* Or the file cache has it; the request keeps that reference. */
+	size_t cached_len = 0;
+	const char *cached = r->cached != NULL
+				 ? fy_fcache_data(r->cached, &cached_len)
+				 : NULL;
+	if (fd < 0 && cached == NULL)
 		return 404;
+	(void)cached_len; /* == st.st_size: the router compared them */
 	const struct stat st = r->st;
 
 	char etag[48], lm[32];
@@ -184,7 +197,7 @@ int fy_static_serve(struct fy_request *r)
 	char *etag_a = fy_arena_strdup(r->arena, etag);
 	char *lm_a = fy_arena_strdup(r->arena, lm);
 	if (etag_a == NULL || lm_a == NULL) {
-		close(fd);
+		drop_fd(fd);
 		return 500;
 	}
 	fy_response_add_header(r, "Last-Modified", lm_a);
@@ -195,7 +208,7 @@ int fy_static_serve(struct fy_request *r)
 		r->content_type = fy_mime_type(r->filename);
 
 	if (not_modified(r, etag)) {
-		close(fd);
+		drop_fd(fd);
 		fy_response_head(r, 304, -2);
 		return FY_OK;
 	}
@@ -221,7 +234,7 @@ int fy_static_serve(struct fy_request *r)
 		}
 		int pr = applies ? parse_range(range, rl, size, &first, &last) : 0;
 		if (pr < 0) {
-			close(fd);
+			drop_fd(fd);
 			char *cr = fy_arena_printf(r->arena, "bytes */%" PRIu64,
 						   size);
 			fy_response_add_header(r, "Content-Range", cr);
@@ -237,13 +250,14 @@ int fy_static_serve(struct fy_request *r)
 		}
 	}
 	uint64_t len = size == 0 ? 0 : last - first + 1;
-	int copy = r->method != FY_METHOD_HEAD && len > 0 && len <= STATIC_COPY_MAX;
+	int copy = r->method != FY_METHOD_HEAD && len > 0 &&
+		   (len <= STATIC_COPY_MAX || cached != NULL);
 	if (copy)
 		/* one buffer chain (one allocation) for the head and body */
 		evbuffer_expand(r->conn->out, STATIC_HEAD_ROOM + len);
 	fy_response_head(r, status, (int64_t)len);
 	if (r->method == FY_METHOD_HEAD || len == 0) {
-		close(fd);
+		drop_fd(fd);
 		return FY_OK;
 	}
 
@@ -251,8 +265,16 @@ int fy_static_serve(struct fy_request *r)
 	if (copy) {
 		struct evbuffer_iovec v;
 		if (evbuffer_reserve_space(out, (ev_ssize_t)len, &v, 1) < 1) {
-			close(fd);
+			drop_fd(fd);
 			return FY_ERROR;
+		}
+		if (cached != NULL) {
+			/* the router checked it is the file's current content */
+			memcpy(v.iov_base, cached + first, len);
+			v.iov_len = len;
+			evbuffer_commit_space(out, &v, 1);
+			r->bytes_body += len;
+			return FY_OK;
 		}
 		size_t got = 0;
 		while (got < len) {
@@ -265,6 +287,10 @@ int fy_static_serve(struct fy_request *r)
 			got += (size_t)n;
 		}
 		close(fd);
+		if (got == len && r->cacheable && first == 0 &&
+		    len == size && fy_fcache_wants(&st))
+			fy_fcache_add(r->site, r->uri, strlen(r->uri), &st,
+				      v.iov_base, len);
 		if (got != len) {
 			/* The file shrank under us: the head is gone already,
 			 * so the only honest end is a short close. */

@@ -149,6 +149,9 @@ struct fy_config {
 	 * client_body_temp_path instead of memory; default 64 KiB. */
 	int64_t client_body_buffer_size;
 	char *client_body_temp_path; /* default "/var/tmp" */
+	/* Bytes of small static files each process keeps in memory (checked
+	 * with one fstatat per request); default 1 MiB, 0 = off. */
+	int64_t file_cache_size;
 	char *mime_types;	      /* default "/etc/mime.types" */
 	int listen_backlog;	      /* default 511 */
 

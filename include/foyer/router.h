@@ -48,6 +48,8 @@ enum fy_route_kind {
 	FY_ROUTE_ERROR,		   /* answer status */
 };
 
+struct fy_fcache_entry;
+
 struct fy_route {
 	enum fy_route_kind kind;
 	int status;		/* FY_ROUTE_ERROR: 400, 403, 404 */
@@ -61,6 +63,12 @@ struct fy_route {
 	int fd;			/* FY_ROUTE_FILE: fs_path open for reading,
 				   owned by the caller; else -1 */
 	int front_controller;	/* 1 when the front controller was chosen */
+	/* FY_ROUTE_FILE straight from the URI (no index, path info or front
+	 * controller): the file may be kept in the file cache under uri. */
+	int cacheable;
+	/* Set instead of fd when the file cache holds the file: a reference
+	 * the caller gives back with fy_fcache_put(). st is current. */
+	struct fy_fcache_entry *cached;
 };
 
 /* Pure: true when path[0..len) ends in one of the site's php_extensions
