@@ -33,6 +33,11 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	atomic_store(&stop_graceful, 1);
+	/* A stop that lands between the check and a blocking accept(2) is
+	 * not seen until the master sends it again (maintain()). A dead
+	 * master sends nothing: the alarm interrupts that accept instead. */
+	if (getppid() != master_pid)
+		alarm(1);
 }
 
 static void on_wake(int sig)
@@ -51,6 +56,7 @@ void fy_mpm_child_signals(const struct fy_child *child, int threaded)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_wake;
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 
