@@ -26,11 +26,18 @@
 #define STOP_CHECK_MS 200
 
 static atomic_int stop_graceful;
+static atomic_int orphan_logged;
+static pid_t master_pid;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	atomic_store(&stop_graceful, 1);
+	/* A stop that lands between the check and a blocking accept(2) is
+	 * not seen until the master sends it again (maintain()). A dead
+	 * master sends nothing: the alarm interrupts that accept instead. */
+	if (getppid() != master_pid)
+		alarm(1);
 }
 
 static void on_wake(int sig)
@@ -38,8 +45,9 @@ static void on_wake(int sig)
 	(void)sig; /* only interrupts accept(2) */
 }
 
-void fy_mpm_child_signals(int threaded)
+void fy_mpm_child_signals(const struct fy_child *child, int threaded)
 {
+	master_pid = child->master;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -48,6 +56,7 @@ void fy_mpm_child_signals(int threaded)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = on_wake;
 	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_IGN);
 
@@ -65,6 +74,17 @@ void fy_mpm_child_signals(int threaded)
 	}
 }
 
+/* Says once why the child stops when its master died: the master logs
+ * every other stop, and nobody else will log this one. Called where a stop
+ * is seen, not in the signal handler. */
+static void log_if_orphaned(void)
+{
+	if (getppid() != master_pid && !atomic_exchange(&orphan_logged, 1))
+		fy_log(FY_LOG_WARN, "mpm", NULL,
+		       "parent process %d went away, exiting gracefully",
+		       (int)master_pid);
+}
+
 int fy_mpm_wait_signals(pthread_t *wake, size_t n)
 {
 	sigset_t set;
@@ -77,6 +97,7 @@ int fy_mpm_wait_signals(pthread_t *wake, size_t n)
 	if (sig == SIGTERM)
 		return 0;
 	atomic_store(&stop_graceful, 1);
+	log_if_orphaned();
 	for (size_t i = 0; i < n; i++)
 		pthread_kill(wake[i], SIGUSR2);
 	return 1;
@@ -90,7 +111,10 @@ void fy_mpm_request_stop(void)
 
 int fy_mpm_stopping(void)
 {
-	return atomic_load(&stop_graceful);
+	if (!atomic_load(&stop_graceful))
+		return 0;
+	log_if_orphaned();
+	return 1;
 }
 
 struct watch {
@@ -104,7 +128,7 @@ static void on_check(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct watch *w = arg;
-	if (atomic_load(&stop_graceful))
+	if (fy_mpm_stopping())
 		fy_loop_stop(w->loop, 1);
 	/* CPU times for the status page, about once a second. */
 	if (w->proc != NULL && ++w->ticks * STOP_CHECK_MS >= 1000) {

@@ -51,7 +51,7 @@ static int event_child(const struct fy_child *child)
 	int loops = m->event_loops > 0 ? m->event_loops : 1;
 	if (loops > m->threads_per_child)
 		loops = m->threads_per_child;
-	fy_mpm_child_signals(1);
+	fy_mpm_child_signals(child, 1);
 	/* Every slot of the process is free for a request. */
 	for (int i = 0; i < m->threads_per_child; i++)
 		fy_scoreboard_set_status(fy_scoreboard_slot(child->sb, child->slot, i),

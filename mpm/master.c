@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -181,6 +182,7 @@ static int make_child(struct master *m, int slot)
 	for (int t = 0; t < threads; t++)
 		fy_scoreboard_set_status(fy_scoreboard_slot(m->sb, slot, t),
 					 FY_SLOT_STARTING);
+	pid_t master = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		fy_log(FY_LOG_ALERT, "mpm", NULL, "fork: %s", strerror(errno));
@@ -195,6 +197,19 @@ static int make_child(struct master *m, int slot)
 		signal(SIGCHLD, SIG_DFL);
 		if (drop_privileges(m) != FY_OK)
 			_exit(1);
+		/* If the master dies without stopping it (SIGKILL, a crash),
+		 * the child stops gracefully instead of accepting on as an
+		 * orphan. After the privilege drop, which clears the setting;
+		 * the kernel sends it when the forking thread ends, and the
+		 * master forks from its only thread. */
+		prctl(PR_SET_PDEATHSIG, SIGUSR1);
+		if (getppid() != master) {
+			/* it died before prctl */
+			fy_log(FY_LOG_WARN, "mpm", NULL,
+			       "parent process %d went away, exiting",
+			       (int)master);
+			_exit(0);
+		}
 		struct fy_child child = {
 		    .cfg = m->cfg,
 		    .mpm = m->mpm,
@@ -203,6 +218,7 @@ static int make_child(struct master *m, int slot)
 		    .sb = m->sb,
 		    .slot = slot,
 		    .generation = m->generation,
+		    .master = master,
 		};
 		int rc = m->ops->child_main(&child);
 		_exit(rc);

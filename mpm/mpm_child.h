@@ -15,10 +15,12 @@ struct event;
 struct fy_scoreboard_proc;
 
 /* Installs the child's handling of SIGUSR1 (graceful stop: finish what is
- * in progress) and SIGTERM (stop now). threaded: the calling (main) thread
- * will wait for them with fy_mpm_wait_signals(); else they interrupt
- * accept(2) in this single thread. */
-void fy_mpm_child_signals(int threaded);
+ * in progress; sent by the master, or by the kernel when the master dies)
+ * and SIGTERM (stop now). threaded: the calling (main) thread will wait for
+ * them with fy_mpm_wait_signals(); else they interrupt accept(2) in this
+ * single thread. A stop because child->master died is logged once, when
+ * it is seen. */
+void fy_mpm_child_signals(const struct fy_child *child, int threaded);
 
 /* Blocks the main thread of a threaded child until a stop is asked, then
  * wakes the threads in wake[] (blocked in accept) with a signal. Returns 1
@@ -28,7 +30,8 @@ int fy_mpm_wait_signals(pthread_t *wake, size_t n);
 /* Asks this child to stop gracefully (MaxConnectionsPerChild reached). */
 void fy_mpm_request_stop(void);
 
-/* True once a graceful stop was asked. */
+/* True once a graceful stop was asked (by the master, its death, or
+ * fy_mpm_request_stop()). */
 int fy_mpm_stopping(void);
 
 struct fy_mpm_runner {

@@ -22,7 +22,7 @@
 static int prefork_child(const struct fy_child *child)
 {
 	struct fy_mpm_runner r;
-	fy_mpm_child_signals(0);
+	fy_mpm_child_signals(child, 0);
 	fy_loop_use_changelist(1); /* one connection, one thread */
 	if (fy_mpm_runner_init(&r, child, 0) != FY_OK)
 		return 1;

@@ -62,7 +62,7 @@ static int worker_child(const struct fy_child *child)
 	int n = child->mpm->threads_per_child;
 	int limit = child->mpm->max_connections_per_child;
 	atomic_store(&connections_left, limit > 0 ? limit : -1);
-	fy_mpm_child_signals(1);
+	fy_mpm_child_signals(child, 1);
 
 	struct worker_thread *threads = calloc((size_t)n, sizeof(*threads));
 	pthread_t *tids = calloc((size_t)n, sizeof(*tids));

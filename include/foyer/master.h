@@ -27,6 +27,7 @@ struct fy_child {
 	struct fy_scoreboard *sb;
 	int slot;	/* process slot in the scoreboard */
 	int generation;
+	pid_t master; /* its pid: the child's parent until the master dies */
 };
 
 struct fy_child_ops {
@@ -40,7 +41,8 @@ struct fy_child_ops {
 	/* Runs in the child after it dropped privileges; returns the exit
 	 * status. A graceful stop request arrives as SIGUSR1, an immediate one
 	 * as SIGTERM; both are blocked when this is called, and the child
-	 * decides how to receive them. */
+	 * decides how to receive them. The master's death also arrives as
+	 * SIGUSR1 (PR_SET_PDEATHSIG). */
 	int (*child_main)(const struct fy_child *child);
 };
 
