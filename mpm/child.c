@@ -190,8 +190,9 @@ int fy_mpm_runner_init(struct fy_mpm_runner *r, const struct fy_child *child,
  * thread. Several: poll(2), then a non-blocking accept that may find the
  * connection taken by another child. */
 static int accept_one(const struct fy_child *child, struct sockaddr *sa,
-		      socklen_t *len)
+		      socklen_t *len, const struct fy_listener **l)
 {
+	*l = &child->ls[0];
 	if (child->n_listeners == 1)
 		return accept4(child->ls[0].fd, sa, len,
 			       SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -207,6 +208,7 @@ static int accept_one(const struct fy_child *child, struct sockaddr *sa,
 		if (!(pfd[i].revents & POLLIN))
 			continue;
 		int fd = accept4(pfd[i].fd, sa, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		*l = &child->ls[i];
 		if (fd >= 0 || errno != EAGAIN)
 			return fd;
 	}
@@ -222,7 +224,8 @@ int fy_mpm_runner_serve_one(struct fy_mpm_runner *r)
 	    fy_scoreboard_slot(r->child->sb, r->child->slot, r->thread),
 	    FY_SLOT_READY);
 	fy_fcgi_close_idle();
-	int fd = accept_one(r->child, (struct sockaddr *)&ss, &len);
+	const struct fy_listener *l;
+	int fd = accept_one(r->child, (struct sockaddr *)&ss, &len, &l);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE) {
 			fy_log(FY_LOG_ERR, "mpm", NULL,
@@ -232,7 +235,7 @@ int fy_mpm_runner_serve_one(struct fy_mpm_runner *r)
 		}
 		return FY_AGAIN;
 	}
-	if (fy_loop_add(r->loop, fd, (struct sockaddr *)&ss, len) != FY_OK)
+	if (fy_loop_add(r->loop, fd, (struct sockaddr *)&ss, len, l) != FY_OK)
 		return FY_AGAIN;
 	fy_loop_run_until_idle(r->loop);
 	return FY_OK;

@@ -44,7 +44,8 @@ void fy_loop_put_ibuf(struct fy_loop *loop, char *buf);
 struct fy_arena *fy_loop_get_arena(struct fy_loop *loop);
 void fy_loop_put_arena(struct fy_loop *loop, struct fy_arena *a);
 struct fy_conn *fy_conn_new(struct fy_loop *loop, int fd,
-			    const struct sockaddr *peer, socklen_t peerlen);
+			    const struct sockaddr *peer, socklen_t peerlen,
+			    const struct fy_listener *l);
 void fy_conn_close_now(struct fy_conn *c);
 void fy_conn_stop(struct fy_conn *c);
 
@@ -179,7 +180,8 @@ static void on_write(evutil_socket_t fd, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 
 struct fy_conn *fy_conn_new(struct fy_loop *loop, int fd,
-			    const struct sockaddr *peer, socklen_t peerlen)
+			    const struct sockaddr *peer, socklen_t peerlen,
+			    const struct fy_listener *l)
 {
 	(void)peerlen;
 	struct fy_conn *c = calloc(1, sizeof(*c));
@@ -202,11 +204,16 @@ struct fy_conn *fy_conn_new(struct fy_loop *loop, int fd,
 	addr_to_text(peer, c->client_ip, sizeof(c->client_ip), &c->client_port);
 	snprintf(c->client, sizeof(c->client), "%s:%d", c->client_ip,
 		 c->client_port);
-	struct sockaddr_storage local;
-	socklen_t llen = sizeof(local);
-	if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
-		addr_to_text((struct sockaddr *)&local, c->local_ip,
-			     sizeof(c->local_ip), &c->local_port);
+	if (l != NULL && l->local_ip[0] != '\0') {
+		memcpy(c->local_ip, l->local_ip, sizeof(l->local_ip));
+		c->local_port = l->local_port;
+	} else {
+		struct sockaddr_storage local;
+		socklen_t llen = sizeof(local);
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) == 0)
+			addr_to_text((struct sockaddr *)&local, c->local_ip,
+				     sizeof(c->local_ip), &c->local_port);
+	}
 
 	if (peer->sa_family != AF_UNIX) {
 		/* Responses go out in one write each; Nagle would only hold the

@@ -90,6 +90,26 @@ static int open_one(const struct fy_listen_spec *sp, int backlog,
 	}
 	l->fd = fd;
 	l->tls = sp->tls;
+	l->local_ip[0] = '\0';
+	l->local_port = 0;
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	if (host != NULL &&
+	    getsockname(fd, (struct sockaddr *)&bound, &blen) == 0) {
+		/* One address: it is the local end of every connection. */
+		const struct sockaddr_in *b4 = (const void *)&bound;
+		const struct sockaddr_in6 *b6 = (const void *)&bound;
+		int v6 = bound.ss_family == AF_INET6;
+		int any = v6 ? IN6_IS_ADDR_UNSPECIFIED(&b6->sin6_addr)
+			     : b4->sin_addr.s_addr == htonl(INADDR_ANY);
+		if (!any && inet_ntop(bound.ss_family,
+			      v6 ? (const void *)&b6->sin6_addr
+				 : (const void *)&b4->sin_addr,
+			      l->local_ip, sizeof(l->local_ip)) != NULL)
+			l->local_port = ntohs(v6 ? b6->sin6_port : b4->sin_port);
+		else
+			l->local_ip[0] = '\0';
+	}
 	if (ai->ai_family == AF_INET6)
 		snprintf(l->name, sizeof(l->name), "[%s]:%d",
 			 host != NULL ? host : "::", sp->port);

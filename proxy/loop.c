@@ -26,7 +26,8 @@
 #define LINGER_SECONDS 2
 
 struct fy_conn *fy_conn_new(struct fy_loop *loop, int fd,
-			    const struct sockaddr *peer, socklen_t peerlen);
+			    const struct sockaddr *peer, socklen_t peerlen,
+			    const struct fy_listener *l);
 void fy_conn_close_now(struct fy_conn *c);
 void fy_conn_stop(struct fy_conn *c);
 void fy_loop_conn_gone(struct fy_loop *loop, struct fy_conn *c);
@@ -101,7 +102,7 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
 			       le->l->name, strerror(errno));
 			return;
 		}
-		fy_loop_add(loop, fd, (struct sockaddr *)&ss, sl);
+		fy_loop_add(loop, fd, (struct sockaddr *)&ss, sl, le->l);
 		if (loop->accept_left > 0 && --loop->accept_left == 0) {
 			/* MaxConnectionsPerChild: finish what we hold, then
 			 * end the loop. */
@@ -117,9 +118,9 @@ void fy_loop_set_accept_limit(struct fy_loop *loop, long n)
 }
 
 int fy_loop_add(struct fy_loop *loop, int fd, const struct sockaddr *peer,
-		socklen_t peerlen)
+		socklen_t peerlen, const struct fy_listener *l)
 {
-	struct fy_conn *c = fy_conn_new(loop, fd, peer, peerlen);
+	struct fy_conn *c = fy_conn_new(loop, fd, peer, peerlen, l);
 	if (c == NULL) {
 		close(fd);
 		return FY_ERROR;

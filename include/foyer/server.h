@@ -18,6 +18,10 @@ struct fy_listener {
 	int fd;
 	int tls;
 	char name[80]; /* "127.0.0.1:8080", "[::]:80" */
+	/* Bound to one address: every connection's local end, so no
+	 * getsockname(2) per connection. Empty for a wildcard. */
+	char local_ip[46];
+	int local_port;
 };
 
 /*
@@ -67,7 +71,7 @@ int fy_loop_run(struct fy_loop *loop);
  * (the socket is closed).
  */
 int fy_loop_add(struct fy_loop *loop, int fd, const struct sockaddr *peer,
-		socklen_t peerlen);
+		socklen_t peerlen, const struct fy_listener *l);
 
 /* Runs until the loop holds no connection any more (or is stopped). */
 int fy_loop_run_until_idle(struct fy_loop *loop);

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from foyer_http import children_of, poll
+from foyer_http import children_of, open_to_others
+from php_fpm import fpm  # noqa: F401 (the module's php-fpm fixture)
 
 SETTLE = 2.2  # seconds: a file younger than 2 s is served but not kept
 SIZE = 4096
@@ -198,3 +199,74 @@ def test_young_file_is_served_but_not_kept(srv):
         else:
             pytest.fail("three requests never ran within 1.5 s")
     assert read >= 3 * SIZE
+
+
+# --- PHP scripts: known by one stat, never read by foyer ---------------------
+
+PHP_NAMES = ("fc-keep.php", "fc-gone.php", "fc-swap.php", "fc-dir.php")
+
+
+@pytest.fixture(scope="module")
+def php(make_module_server, fpm):  # noqa: F811
+    # the module's php-fpm serves every mode: undo what the last one did
+    for name in PHP_NAMES:
+        p = fpm.www / name
+        if p.is_dir() and not p.is_symlink():
+            p.rmdir()
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+        p.write_text('<?php echo "script ' + name + '\\n";')
+    (fpm.dir / "fc-outside.php").write_text('<?php echo "outside\\n";')
+    open_to_others(fpm.dir)
+    time.sleep(SETTLE)
+    return make_module_server(sites=[("default", fpm.site("php"))],
+                              extra=fpm.pool("php", "main"))
+
+
+def php_get(c, path):
+    c.send(get(path))
+    return c.read_response()
+
+
+def test_script_checked_again_on_every_request(php):
+    with php.connect() as c:
+        for _ in range(3):
+            r = php_get(c, "/fc-keep.php")
+            assert (r.status, r.body) == (200, b"script fc-keep.php\n")
+
+
+def test_removed_script_is_404_not_sent_to_php(php, fpm):  # noqa: F811
+    with php.connect() as c:
+        for _ in range(3):
+            assert php_get(c, "/fc-gone.php").status == 200
+        (fpm.www / "fc-gone.php").unlink()
+        r = php_get(c, "/fc-gone.php")
+        assert r.status == 404
+        # foyer's own page: PHP-FPM would have said "File not found."
+        assert b"<h1>Not Found</h1>" in r.body
+
+
+def test_script_swapped_for_a_symlink_out_of_the_root_is_403(php, fpm):  # noqa: F811
+    p = fpm.www / "fc-swap.php"
+    with php.connect() as c:
+        for _ in range(3):
+            assert php_get(c, "/fc-swap.php").status == 200
+        p.unlink()
+        os.symlink(fpm.dir / "fc-outside.php", p)
+        r = php_get(c, "/fc-swap.php")
+        assert r.status == 403
+        assert b"outside" not in r.body
+
+
+def test_script_replaced_by_a_directory_is_not_run(php, fpm):  # noqa: F811
+    p = fpm.www / "fc-dir.php"
+    with php.connect() as c:
+        for _ in range(3):
+            assert php_get(c, "/fc-dir.php").status == 200
+        p.unlink()
+        p.mkdir()
+        os.chmod(p, 0o755)
+        r = php_get(c, "/fc-dir.php")
+        # a directory without a slash: the redirect any directory gets
+        assert r.status == 301
+        assert r.header("Location").endswith("/fc-dir.php/")

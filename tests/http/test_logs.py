@@ -2,11 +2,12 @@
 
 import re
 import signal
+import socket
 import subprocess
 import time
 from datetime import datetime
 
-from foyer_http import STOP_TIMEOUT, poll
+from foyer_http import STOP_TIMEOUT, free_port, poll
 
 H = "Host: localhost\r\n"
 BODY = "0123456789" * 12 + "\n"  # 121 bytes
@@ -115,6 +116,26 @@ def test_custom_format(make_server):
     assert re.fullmatch(r"\d+ custom\.test \d+ 404 GET /missing", lines[1]), lines[1]
     # %b is "-" when no body was sent
     assert re.fullmatch(r"\d+ custom\.test - 200 HEAD /page\.txt", lines[2]), lines[2]
+
+
+def test_local_address_and_port(make_server):
+    """%A and %p: the connection's local end, for a listener bound to one
+    address and for a wildcard one (reached here at 127.0.0.2)."""
+    wild = free_port()
+    srv = make_server(
+        sites=[("default", {"log_format": "%A %p %U"})],
+        files={"page.txt": BODY},
+        extra=f"\n[server]\nlisten = 0.0.0.0:{wild}\n",
+    )
+    req = b"GET /page.txt HTTP/1.1\r\n" + H.encode() + b"Connection: close\r\n\r\n"
+    fetch(srv, req.decode())
+    with socket.create_connection(("127.0.0.2", wild), timeout=5) as s:
+        s.sendall(req)
+        while s.recv(65536):
+            pass
+    lines = srv.wait_access_lines(2)
+    assert sorted(lines) == sorted([f"127.0.0.1 {srv.port} /page.txt",
+                                    f"127.0.0.2 {wild} /page.txt"]), lines
 
 
 def test_every_request_of_a_connection_is_logged(make_server):
