@@ -24,6 +24,7 @@ class Server:
     php = None           # "fpm", "inprocess" or None
     peer = True          # ratio columns are computed against peers
     default = True       # part of --quick without --servers
+    only = None          # workload names this server runs (None: all)
 
     def __init__(self):
         self.port = None
@@ -222,16 +223,25 @@ class Foyer(Server):
 
 
 class Nginx(Server):
-    def __init__(self, name, workers, fcgi_keepalive, serves_static=True, default=True):
+    def __init__(self, name, workers, fcgi_keepalive, serves_static=True, default=True,
+                 open_file_cache=False):
         super().__init__()
         self.default = default
         self.name = name
         self.workers = workers
         self.fcgi_keepalive = fcgi_keepalive
         self.serves_static = serves_static
+        self.open_file_cache = open_file_cache
         self.php = "fpm"
         ka = " + FastCGI keep-alive" if fcgi_keepalive else ""
         self.label = f"nginx worker_processes {workers}{ka}"
+        if open_file_cache:
+            # foyer keeps small files in memory by default; nginx can keep
+            # their descriptors and stat (off by default, as Debian ships
+            # it). The example of nginx's documentation, static files only.
+            self.php = None
+            self.only = ("s1k-ka", "s1k-close", "s100k", "ab")
+            self.label += " + open_file_cache"
 
     def prepare(self, run):
         if not run.tools.get("nginx"):
@@ -247,6 +257,8 @@ class Nginx(Server):
         user = "user www-data;\n" if run.root else ""
         upstream_ka = ""
         keep_conn = ""
+        ofc = ("    open_file_cache max=1000 inactive=20s;\n"
+               if self.open_file_cache else "")
         if self.fcgi_keepalive:
             # As for foyer: cached connections across all workers must not
             # exceed php-fpm's children, or requests wait behind idle ones.
@@ -269,7 +281,7 @@ http {{
     tcp_nopush on;
     keepalive_timeout {KEEP_ALIVE_TIMEOUT};
     keepalive_requests {MAX_KEEP_ALIVE_REQUESTS};
-    client_body_temp_path {d}/client_body;
+{ofc}    client_body_temp_path {d}/client_body;
     proxy_temp_path {d}/proxy;
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
@@ -463,6 +475,8 @@ def make_servers():
         Nginx("nginx-auto", "auto", fcgi_keepalive=False),
         Nginx("nginx-1-fcgika", "1", fcgi_keepalive=True, serves_static=False, default=False),
         Nginx("nginx-auto-fcgika", "auto", fcgi_keepalive=True, serves_static=False),
+        Nginx("nginx-auto-ofc", "auto", fcgi_keepalive=False, default=False,
+              open_file_cache=True),
         Apache("apache-event", "event"),
         Apache("apache-worker", "worker"),
         Apache("apache-prefork", "prefork"),
