@@ -141,10 +141,14 @@ static void sb_request_begin(struct fy_request *r)
 		r->slot = fy_scoreboard_slot_claim(loop->sb, loop->sb_proc_index);
 	if (r->slot == NULL)
 		return; /* every slot busy: the request goes unrecorded */
+	/* "site:port", without snprintf: this runs for every request */
 	char vhost[FY_SCOREBOARD_VHOST_LEN];
-	snprintf(vhost, sizeof(vhost), "%s:%d",
-		 r->site != NULL ? r->site->name : "",
-		 r->conn->local_port);
+	const char *name = r->site != NULL ? r->site->name : "";
+	size_t nl = strnlen(name, sizeof(vhost) - 8);
+	memcpy(vhost, name, nl);
+	vhost[nl] = ':';
+	char *end = fy_put_u64(vhost + nl + 1, (uint64_t)(unsigned)r->conn->local_port);
+	*end = '\0';
 	const char *proto = r->head.minor_version == 1 ? "HTTP/1.1" : "HTTP/1.0";
 	/* Apache shows the client's address without the port. */
 	fy_scoreboard_request_begin(r->slot, r->conn->client_ip, vhost,
