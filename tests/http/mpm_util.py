@@ -1,6 +1,7 @@
 """Helpers for the MPM tests: the status page, a bounded load generator, and
 the process tree of a running master."""
 
+import hashlib
 import json
 import threading
 import time
@@ -131,3 +132,15 @@ def wait_for(predicate, what, srv, timeout=15.0):
             f"timed out waiting for {what}\nchildren {srv.children()}, "
             f"scoreboard {board!r}\n" + srv.diagnostics())
     return value
+
+
+def finish_download(s, body, expect):
+    """Reads the rest of a response body from socket s (body: what came
+    so far), checks it is expect, and that the server then closes the
+    kept-alive connection."""
+    while len(body) < len(expect):
+        chunk = s.recv(16384)
+        assert chunk, f"closed after {len(body)} of {len(expect)} bytes"
+        body += chunk
+    assert hashlib.sha256(body).digest() == hashlib.sha256(expect).digest()
+    assert s.recv(1) == b""

@@ -3,7 +3,6 @@ crash): its children notice, stop accepting, finish what they serve and exit,
 as in a graceful stop, instead of serving on as orphans that nobody manages.
 Every wait polls the process table with a generous bound."""
 
-import hashlib
 import os
 import signal
 import socket
@@ -11,7 +10,7 @@ import socket
 import pytest
 
 from foyer_http import MPMS, SANITIZER_MARKS, STOP_TIMEOUT, gone, poll
-from mpm_util import wait_for
+from mpm_util import finish_download, wait_for
 
 H = b"Host: localhost\r\n"
 BIG = bytes(range(256)) * (32 << 10)  # 8 MiB
@@ -107,13 +106,7 @@ def test_master_killed_during_download(make_mpm_server, mpm):
         for pid in live:
             wait_for(lambda: said_goodbye(srv, master, pid),
                      f"child {pid} to notice", srv)
-        while len(body) < len(BIG):
-            chunk = s.recv(16384)
-            assert chunk, f"closed after {len(body)} of {len(BIG)} bytes"
-            body += chunk
-        assert hashlib.sha256(body).digest() == hashlib.sha256(BIG).digest()
-        # the kept-alive connection is closed once its response is done
-        assert s.recv(1) == b""
+        finish_download(s, body, BIG)
         left = srv.wait_children_gone(10)
         assert not left, (f"children {left} still run after the download "
                           "ended\n" + srv.diagnostics())

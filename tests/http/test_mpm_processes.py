@@ -3,7 +3,6 @@ child, MaxConnectionsPerChild, and graceful stop. Every wait polls the
 process table or the status page with a generous bound."""
 
 import grp
-import hashlib
 import os
 import pwd
 import select
@@ -14,7 +13,7 @@ import time
 import pytest
 
 from foyer_http import CHILD_GROUP, CHILD_USER, MPMS, STOP_TIMEOUT, proc_ids
-from mpm_util import Load, status, wait_for
+from mpm_util import Load, finish_download, status, wait_for
 
 H = "Host: localhost\r\n"
 BIG = bytes(range(256)) * (32 << 10)  # 8 MiB
@@ -236,13 +235,7 @@ def test_graceful_stop_finishes_download(make_mpm_server, mpm):
     wait_for(lambda: "caught SIGWINCH, shutting down gracefully"
              in srv.error_log(), "the graceful stop to begin", srv)
     assert srv.proc.poll() is None, "the master left before the download"
-    while len(body) < len(BIG):
-        chunk = s.recv(16384)
-        assert chunk, f"closed after {len(body)} of {len(BIG)} bytes"
-        body += chunk
-    assert hashlib.sha256(body).digest() == hashlib.sha256(BIG).digest()
-    # the kept-alive connection is closed once its response is done
-    assert s.recv(1) == b""
+    finish_download(s, body, BIG)
     s.close()
     assert srv.proc.wait(STOP_TIMEOUT) == 0
     assert set(kids) <= set(srv.known_children)
