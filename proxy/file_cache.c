@@ -149,6 +149,18 @@ static void free_chain(struct fy_fcache_entry *dead)
 	}
 }
 
+/* Under the lock: the entry kept under site and path, or NULL. */
+static struct fy_fcache_entry *find_locked(const void *site, uint32_t h,
+					   const char *path, size_t len)
+{
+	struct fy_fcache_entry *e = buckets[h % FCACHE_BUCKETS];
+	while (e != NULL && !(e->hash == h && e->site == site &&
+			      e->path_len == len &&
+			      memcmp(e->path, path, len) == 0))
+		e = e->next;
+	return e;
+}
+
 static int same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
@@ -166,12 +178,8 @@ struct fy_fcache_entry *fy_fcache_get(const void *site, int rootfd,
 	if (!__atomic_load_n(&nonempty, __ATOMIC_RELAXED))
 		return NULL;
 	uint32_t h = hash_key(site, path, len);
-	struct fy_fcache_entry *e;
 	pthread_mutex_lock(&lock);
-	for (e = buckets[h % FCACHE_BUCKETS]; e != NULL; e = e->next)
-		if (e->hash == h && e->site == site && e->path_len == len &&
-		    memcmp(e->path, path, len) == 0)
-			break;
+	struct fy_fcache_entry *e = find_locked(site, h, path, len);
 	if (e != NULL)
 		e->refs++;
 	pthread_mutex_unlock(&lock);
@@ -235,7 +243,7 @@ static int settled(const struct stat *st)
 	       now.tv_sec - st->st_mtim.tv_sec >= FCACHE_SETTLE;
 }
 
-int fy_fcache_wants(const struct stat *st)
+static int wants(const struct stat *st)
 {
 	return st->st_size > 0 && st->st_size <= FCACHE_FILE_MAX &&
 	       settled(st);
@@ -248,7 +256,7 @@ static void insert(const void *site, const char *path, size_t path_len,
 void fy_fcache_add(const void *site, const char *path, size_t path_len,
 		   const struct stat *st, const void *data, size_t len)
 {
-	if ((off_t)len != st->st_size || !fy_fcache_wants(st))
+	if ((off_t)len != st->st_size || !wants(st))
 		return;
 	insert(site, path, path_len, st, data, len, 0);
 }
@@ -291,12 +299,7 @@ static void insert(const void *site, const char *path, size_t path_len,
 		return;
 	}
 	/* An older entry for the same key goes. */
-	struct fy_fcache_entry *o = buckets[e->hash % FCACHE_BUCKETS];
-	for (; o != NULL; o = o->next)
-		if (o->hash == e->hash && o->site == site &&
-		    o->path_len == path_len &&
-		    memcmp(o->path, path, path_len) == 0)
-			break;
+	struct fy_fcache_entry *o = find_locked(site, e->hash, path, path_len);
 	if (o != NULL)
 		drop_entry(o, &dead);
 	/* Room: the least recently used go. */

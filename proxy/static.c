@@ -181,14 +181,14 @@ int fy_static_serve(struct fy_request *r)
 	 * handler takes the descriptor over. */
 	int fd = r->fd;
 	r->fd = -1;
-	/* Or the file cache has it; the request keeps that reference. */
-	size_t cached_len = 0;
+	/* Or the file cache has it (st.st_size bytes: the router compared
+	 * them); the request keeps that reference. */
+	size_t cached_len;
 	const char *cached = r->cached != NULL
 				 ? fy_fcache_data(r->cached, &cached_len)
 				 : NULL;
 	if (fd < 0 && cached == NULL)
 		return 404;
-	(void)cached_len; /* == st.st_size: the router compared them */
 	const struct stat st = r->st;
 
 	char etag[48], lm[32];
@@ -287,8 +287,7 @@ int fy_static_serve(struct fy_request *r)
 			got += (size_t)n;
 		}
 		close(fd);
-		if (got == len && r->cacheable && first == 0 &&
-		    len == size && fy_fcache_wants(&st))
+		if (got == len && r->cacheable && first == 0)
 			fy_fcache_add(r->site, r->uri, strlen(r->uri), &st,
 				      v.iov_base, len);
 		if (got != len) {

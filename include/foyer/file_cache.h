@@ -30,12 +30,9 @@ void fy_fcache_put(struct fy_fcache_entry *e);
 /* The kept content; NULL for an entry made by fy_fcache_add_stat(). */
 const char *fy_fcache_data(const struct fy_fcache_entry *e, size_t *len);
 
-/* Would a whole read of a file with this stat be kept? (Small regular
- * files, not changed in the last seconds, cache on.) */
-int fy_fcache_wants(const struct stat *st);
-
-/* Keeps a copy of data (the whole file, len == st->st_size) under site and
- * path, evicting the least recently used entries to stay in budget. */
+/* Keeps a copy of data under site and path, if it is the whole file
+ * (len == st->st_size), small, and not changed in the last seconds;
+ * evicts the least recently used entries to stay in budget. */
 void fy_fcache_add(const void *site, const char *path, size_t path_len,
 		   const struct stat *st, const void *data, size_t len);
 
