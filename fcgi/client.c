@@ -92,7 +92,7 @@ static void set_unanswered(struct fy_fcgi_exchange *x, int on);
 static void wake_waiter(struct pool_rt *rt, int i);
 static void start_io(struct fy_fcgi_exchange *x);
 static void on_ring(void);
-static int may_take_kept(struct fy_fcgi_exchange *q);
+static int on_conn(struct pool_rt *rt, int i, uint64_t pos, int fd);
 static struct fy_fcgi_exchange *first_waiting(struct pool_rt *rt, int i);
 static void finish(struct fy_fcgi_exchange *x, int status);
 
@@ -285,6 +285,61 @@ static void x_free(struct fy_fcgi_exchange *x)
 	free(x);
 }
 
+/* The waiting request of this thread at position pos of backend i's
+ * shared queue, or NULL. */
+static struct fy_fcgi_exchange *waiting_at(struct pool_rt *rt, int i,
+					   uint64_t pos)
+{
+	for (struct fy_fcgi_exchange *q = queue_head; q != NULL; q = q->qnext)
+		if (q->rt == rt && q->backend == i && q->in_wq &&
+		    q->wq_pos == pos)
+			return q;
+	return NULL;
+}
+
+/* Another thread handed this one a connection for the request at pos,
+ * and took that request out of the queue. */
+static int on_conn(struct pool_rt *rt, int i, uint64_t pos, int fd)
+{
+	struct fy_fcgi_exchange *q = waiting_at(rt, i, pos);
+	if (q == NULL)
+		return 0;
+	q->in_wq = 0;
+	use_kept(q, fd);
+	return 1;
+}
+
+/*
+ * A connection that ended cleanly serves the next request: with
+ * max_connections, the oldest one waiting for the backend in any thread
+ * of any child (handed over, not closed and opened again, and never to a
+ * younger request while an older one waits elsewhere: that let one
+ * child's requests pass another's forever); otherwise the oldest waiting
+ * in this thread. Else it is kept, or closed.
+ */
+static void pass_on(struct fy_fcgi_exchange *x)
+{
+	struct fy_fcgi_exchange *q = NULL;
+	if (x->rt->b[x->backend].wq != NULL) {
+		uint64_t pos;
+		switch (fy_pool_hand_over(x->rt, x->backend, x->fd, &pos)) {
+		case 2:
+			return;
+		case 1:
+			q = waiting_at(x->rt, x->backend, pos);
+			break;
+		default:
+			break;
+		}
+	} else {
+		q = first_waiting(x->rt, x->backend);
+	}
+	if (q != NULL)
+		use_kept(q, x->fd);
+	else
+		fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
+}
+
 /* Ends the exchange and tells the caller. */
 static void finish(struct fy_fcgi_exchange *x, int status)
 {
@@ -292,18 +347,9 @@ static void finish(struct fy_fcgi_exchange *x, int status)
 	void *arg = x->arg;
 	set_unanswered(x, 0);
 	if (status == 0 && x->fd >= 0 && x->ended) {
-		/* Clean end: the connection serves the oldest waiting request
-		 * of this thread, or is kept for the next one. */
 		event_del(&x->rev);
 		event_del(&x->wev);
-		struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
-		if (q != NULL && !may_take_kept(q))
-			q = NULL; /* older requests elsewhere come first */
-		if (q != NULL) {
-			use_kept(q, x->fd);
-		} else {
-			fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
-		}
+		pass_on(x);
 		x->fd = -1;
 	}
 	x_free(x);
@@ -403,7 +449,7 @@ static int join_queue(struct fy_fcgi_exchange *x)
 {
 	if (x->in_wq)
 		return FY_OK;
-	if (fy_pool_bell_init(x->base, on_ring) != FY_OK ||
+	if (fy_pool_bell_init(x->base, on_ring, on_conn) != FY_OK ||
 	    fy_pool_wq_join(x->rt, x->backend, &x->wq_pos) != 0) {
 		logx(x, FY_LOG_ERR, "wait queue full", NULL);
 		finish(x, 503);
@@ -411,21 +457,6 @@ static int join_queue(struct fy_fcgi_exchange *x)
 	}
 	x->in_wq = 1;
 	return FY_OK;
-}
-
-/*
- * Whether waiting request q of this thread may take a connection that
- * just ended here. Strict order would close it and make the oldest waiter
- * (maybe in another child) connect anew; instead any of the oldest
- * max_connections waiters may take it: each of them is served within one
- * round of the slots anyway, and the connection stays warm.
- */
-static int may_take_kept(struct fy_fcgi_exchange *q)
-{
-	if (!q->in_wq)
-		return 1;
-	int rank = fy_pool_wq_rank(q->rt, q->backend, q->wq_pos);
-	return rank >= 0 && rank < q->rt->pool->max_connections;
 }
 
 /* One try at getting a connection and sending. */
@@ -813,7 +844,7 @@ struct fy_fcgi_exchange *fy_fcgi_start(struct event_base *base,
 	 * connection others wait for: either way others must be able to
 	 * ring it. Without a doorbell it still polls. */
 	if (pool->max_connections > 0)
-		fy_pool_bell_init(base, on_ring);
+		fy_pool_bell_init(base, on_ring, on_conn);
 	/* The first attempt runs from the loop, so that no callback reaches
 	 * the caller before this function has returned. */
 	struct timeval zero = {0, 0};

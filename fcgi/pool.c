@@ -115,6 +115,43 @@ static int owner_rows(struct fy_config *cfg)
  * thread ids are unique). */
 static unsigned long long bell_instance;
 
+/* The pools of this process's configuration: a connection handed over
+ * names its pool by address, and is taken only if the address is one of
+ * these. */
+static struct pool_rt **known_rt;
+static size_t n_known_rt, cap_known_rt;
+
+static int rt_register(struct pool_rt *rt)
+{
+	if (n_known_rt == cap_known_rt) {
+		size_t cap = cap_known_rt ? 2 * cap_known_rt : 8;
+		struct pool_rt **a = realloc(known_rt, cap * sizeof(*a));
+		if (a == NULL)
+			return FY_ERROR;
+		known_rt = a;
+		cap_known_rt = cap;
+	}
+	known_rt[n_known_rt++] = rt;
+	return FY_OK;
+}
+
+static void rt_unregister(const struct pool_rt *rt)
+{
+	for (size_t k = 0; k < n_known_rt; k++)
+		if (known_rt[k] == rt) {
+			known_rt[k] = known_rt[--n_known_rt];
+			return;
+		}
+}
+
+static int rt_known(const struct pool_rt *rt)
+{
+	for (size_t k = 0; k < n_known_rt; k++)
+		if (known_rt[k] == rt)
+			return 1;
+	return 0;
+}
+
 int fy_fcgi_pools_init(struct fy_config *cfg)
 {
 	if (bell_instance == 0) {
@@ -178,6 +215,12 @@ int fy_fcgi_pools_init(struct fy_config *cfg)
 				rt->b[i].wq = q;
 			}
 		}
+		if (rt_register(rt) != FY_OK) {
+			munmap(rt->shm, rt->shm_len);
+			free(rt->b);
+			free(rt);
+			return FY_ERROR;
+		}
 		pool->runtime = rt;
 	}
 	return FY_OK;
@@ -194,6 +237,7 @@ void fy_fcgi_pools_fini(struct fy_config *cfg)
 		 * (the master lets them finish after a restart), and glibc's
 		 * destroy marks the shared mutex invalid, after which their
 		 * locking fails with EINVAL and the queue goes unguarded. */
+		rt_unregister(rt);
 		munmap(rt->shm, rt->shm_len);
 		free(rt->b);
 		free(rt);
@@ -367,7 +411,7 @@ struct idle {
 
 static __thread struct idle *idle_list;
 
-static void idle_close(struct idle *it)
+static void idle_unlink(struct idle *it)
 {
 	if (it->prev != NULL)
 		it->prev->next = it->next;
@@ -377,11 +421,39 @@ static void idle_close(struct idle *it)
 		it->next->prev = it->prev;
 	event_del(&it->ev);
 	event_del(&it->sweep);
-	close(it->fd);
 	if (it->rt->b[it->backend].wq != NULL)
 		holder_add(it->rt, it->backend, -1);
+}
+
+static void idle_close(struct idle *it)
+{
+	idle_unlink(it);
+	close(it->fd);
 	fy_pool_release(it->rt, it->backend);
 	free(it);
+}
+
+/*
+ * Someone waits for the backend of kept connection it. With a wait
+ * queue, the connection goes to its oldest request (it stays here when
+ * that one is in this thread: it takes it when it looks again). Otherwise
+ * it is closed, so that a new one can reach a free FPM child.
+ */
+static void idle_give_up(struct idle *it)
+{
+	struct backend *b = &it->rt->b[it->backend];
+	if (b->wq != NULL) {
+		uint64_t pos;
+		int rc = fy_pool_hand_over(it->rt, it->backend, it->fd, &pos);
+		if (rc == 1)
+			return;
+		if (rc == 2) {
+			idle_unlink(it); /* fd went with its slot */
+			free(it);
+			return;
+		}
+	}
+	idle_close(it);
 }
 
 static void on_idle_event(evutil_socket_t fd, short what, void *arg)
@@ -396,9 +468,10 @@ static void on_idle_sweep(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct idle *it = arg;
-	if (atomic_load(&it->rt->b[it->backend].sh->waiting) > 0 ||
-	    now_sec() - it->since >= it->rt->pool->keep_alive_timeout)
+	if (now_sec() - it->since >= it->rt->pool->keep_alive_timeout)
 		idle_close(it);
+	else if (atomic_load(&it->rt->b[it->backend].sh->waiting) > 0)
+		idle_give_up(it);
 }
 
 void fy_fcgi_close_idle(void)
@@ -407,18 +480,13 @@ void fy_fcgi_close_idle(void)
 		idle_close(idle_list);
 }
 
-static pid_t wq_head_tid(struct waitq *q);
-
 void fy_pool_idle_pressure(void)
 {
 	struct idle *it = idle_list;
 	while (it != NULL) {
 		struct idle *next = it->next;
-		struct backend *b = &it->rt->b[it->backend];
-		/* The oldest waiter of this thread takes it itself. */
-		if (atomic_load(&b->sh->waiting) > 0 &&
-		    (b->wq == NULL || wq_head_tid(b->wq) != fy_pool_tid()))
-			idle_close(it);
+		if (atomic_load(&it->rt->b[it->backend].sh->waiting) > 0)
+			idle_give_up(it);
 		it = next;
 	}
 }
@@ -429,17 +497,8 @@ int fy_pool_take_idle(struct pool_rt *rt, int i)
 		if (it->rt != rt || it->backend != i)
 			continue;
 		int fd = it->fd;
-		if (it->prev != NULL)
-			it->prev->next = it->next;
-		else
-			idle_list = it->next;
-		if (it->next != NULL)
-			it->next->prev = it->prev;
-		event_del(&it->ev);
-		event_del(&it->sweep);
+		idle_unlink(it);
 		free(it);
-		if (rt->b[i].wq != NULL)
-			holder_add(rt, i, -1);
 		return fd; /* its connection slot goes with it */
 	}
 	return -1;
@@ -532,8 +591,28 @@ static void bell_name(pid_t tid, struct sockaddr_un *un, socklen_t *len)
 
 static __thread int bell_fd = -1;
 static __thread struct event bell_ev;
+static __thread struct event_base *bell_base;
 static __thread void (*bell_cb)(void);
+static __thread int (*bell_conn_cb)(struct pool_rt *, int, uint64_t, int);
 static __thread int send_fd = -1;
+
+/* A connection handed over through a doorbell, with its descriptor. A
+ * plain ring is one byte. */
+struct handoff {
+	uint32_t magic;
+	int32_t backend;
+	uint64_t pos;		/* the receiver's place in the wait queue */
+	struct pool_rt *rt;	/* same address in every child of a generation */
+};
+#define HANDOFF_MAGIC 0x66796863u
+
+static int bell_socket(void)
+{
+	if (send_fd < 0)
+		send_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				 0);
+	return send_fd;
+}
 
 /* Returns 0 when rung (or its queue is full: it has work to do anyway),
  * -1 when no such thread exists any more. my_tid, not fy_pool_tid(): the
@@ -545,10 +624,7 @@ static int ring(pid_t tid)
 			event_active(&bell_ev, EV_READ, 0);
 		return 0;
 	}
-	if (send_fd < 0)
-		send_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-				 0);
-	if (send_fd < 0)
+	if (bell_socket() < 0)
 		return 0;
 	struct sockaddr_un un;
 	socklen_t len;
@@ -560,18 +636,89 @@ static int ring(pid_t tid)
 	return errno == ECONNREFUSED || errno == ENOENT ? -1 : 0;
 }
 
+/* Sends fd to thread tid's doorbell. Returns 0 when sent, -1 with errno
+ * (ECONNREFUSED or ENOENT: no such thread any more). */
+static int send_conn(pid_t tid, const struct handoff *h, int fd)
+{
+	if (bell_socket() < 0)
+		return -1;
+	struct sockaddr_un un;
+	socklen_t len;
+	bell_name(tid, &un, &len);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = {(void *)h, sizeof(*h)};
+	struct msghdr m = {.msg_name = &un, .msg_namelen = len,
+			   .msg_iov = &iov, .msg_iovlen = 1,
+			   .msg_control = ctl.buf,
+			   .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(send_fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) ==
+			       (ssize_t)sizeof(*h)
+		   ? 0
+		   : -1;
+}
+
+/* A connection came through the doorbell: its waiter takes it, or, when
+ * that one left meanwhile, this thread holds it like any it kept. */
+static void got_conn(const struct handoff *h, int fd)
+{
+	struct pool_rt *rt = h->rt;
+	if (h->magic != HANDOFF_MAGIC || !rt_known(rt) || h->backend < 0 ||
+	    (size_t)h->backend >= rt->n) {
+		/* Not ours to count: no slot moved with it. */
+		close(fd);
+		return;
+	}
+	if (bell_conn_cb != NULL && bell_conn_cb(rt, h->backend, h->pos, fd))
+		return;
+	fy_pool_put_idle(bell_base, rt, h->backend, fd);
+}
+
 static void on_bell(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
 	(void)arg;
-	char buf[64];
-	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-		;
+	for (;;) {
+		struct handoff h;
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = {&h, sizeof(h)};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+				   .msg_control = ctl.buf,
+				   .msg_controllen = sizeof(ctl.buf)};
+		ssize_t n = recvmsg(fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0)
+			break;
+		int conn = -1;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL;
+		     c = CMSG_NXTHDR(&m, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&conn, CMSG_DATA(c), sizeof(int));
+		if (conn < 0)
+			continue;
+		if (n == (ssize_t)sizeof(h) && !(m.msg_flags & MSG_TRUNC))
+			got_conn(&h, conn);
+		else
+			close(conn);
+	}
 	if (bell_cb != NULL)
 		bell_cb();
 }
 
-int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void))
+int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void),
+		      int (*on_conn)(struct pool_rt *, int, uint64_t, int))
 {
 	if (bell_fd >= 0)
 		return FY_OK;
@@ -586,10 +733,66 @@ int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void))
 		return FY_ERROR;
 	}
 	bell_fd = fd;
+	bell_base = base;
 	bell_cb = on_ring;
+	bell_conn_cb = on_conn;
 	event_assign(&bell_ev, base, fd, EV_READ | EV_PERSIST, on_bell, NULL);
 	event_add(&bell_ev, NULL);
 	return FY_OK;
+}
+
+/* The table row of process pid in rt, or -1. */
+static int row_of(struct pool_rt *rt, pid_t pid)
+{
+	for (int k = 0; k < rt->rows; k++)
+		if (atomic_load(&rt->owners[k]) == pid)
+			return k;
+	return -1;
+}
+
+int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos)
+{
+	struct waitq *q = rt->b[i].wq;
+	int rc = 0;
+	fy_pool_tid();
+	wq_lock(q);
+	for (;;) {
+		wq_trim(q);
+		if (q->head == q->tail)
+			break;
+		struct wq_entry *e = &q->ring[q->head % WQ_CAP];
+		if (e->tid == my_tid) {
+			*pos = q->head;
+			rc = 1;
+			break;
+		}
+		/* Its slot moves to the receiver's row before it can arrive:
+		 * if the receiver dies with it unread, the master gives the
+		 * slot back from that row. */
+		int to = row_of(rt, e->pid);
+		struct held *mine = my_held(rt, i);
+		if (to < 0 || mine == NULL)
+			break;
+		struct held *theirs = &rt->held[(size_t)to * rt->n + (size_t)i];
+		struct handoff h = {HANDOFF_MAGIC, i, q->head, rt};
+		atomic_fetch_add(&theirs->conns, 1);
+		if (send_conn(e->tid, &h, fd) == 0) {
+			atomic_fetch_sub(&mine->conns, 1);
+			e->tid = 0; /* served: out of the queue */
+			wq_trim(q);
+			rc = 2;
+			break;
+		}
+		int err = errno;
+		atomic_fetch_sub(&theirs->conns, 1);
+		if (err != ECONNREFUSED && err != ENOENT)
+			break; /* its doorbell is full: the caller keeps fd */
+		e->tid = 0; /* a thread that is gone */
+	}
+	wq_unlock(q);
+	if (rc == 2)
+		close(fd);
+	return rc;
 }
 
 int fy_pool_wq_join(struct pool_rt *rt, int i, uint64_t *pos)
@@ -707,15 +910,6 @@ void fy_pool_ring_idle_holders(struct pool_rt *rt, int i)
 			h->tid = 0, h->count = 0;
 	}
 	wq_unlock(q);
-}
-
-static pid_t wq_head_tid(struct waitq *q)
-{
-	wq_lock(q);
-	wq_trim(q);
-	pid_t tid = q->head < q->tail ? q->ring[q->head % WQ_CAP].tid : 0;
-	wq_unlock(q);
-	return tid;
 }
 
 /* ---- a child that died -------------------------------------------------- */

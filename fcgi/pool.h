@@ -135,9 +135,25 @@ int fy_pool_wq_busy(struct pool_rt *rt, int i);
 void fy_pool_ring_idle_holders(struct pool_rt *rt, int i);
 
 /* This thread's doorbell: a datagram socket others ring to say a slot or
- * a connection may be free. Created on first use on base; on_ring runs in
- * the loop. Returns FY_OK or FY_ERROR. */
-int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void));
+ * a connection may be free, and through which they hand over connections.
+ * Created on first use on base; both callbacks run in the loop. on_conn
+ * gets a connection to backend i of rt, with its slot, for the request
+ * that waited at pos: it returns 1 when that request took it, 0 when it
+ * is gone (the connection is then kept or closed like any other).
+ * Returns FY_OK or FY_ERROR. */
+int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void),
+		      int (*on_conn)(struct pool_rt *rt, int i, uint64_t pos,
+				     int fd));
+/*
+ * A connection to backend i that ended cleanly goes to the oldest request
+ * waiting for the backend, wherever it is, so that the queue is served in
+ * order without reconnecting. Returns 0 when nobody waits (or the oldest
+ * waiter's doorbell is full): the caller still has fd; 1 when the oldest
+ * waiter is in this thread, at *pos: the caller gives it fd; 2 when fd
+ * went through the doorbell of another thread, with its slot, and is
+ * closed here.
+ */
+int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos);
 /* This thread's id as the wait queue records it. */
 pid_t fy_pool_tid(void);
 

@@ -578,8 +578,10 @@ class Server:
         if not self.forked or self.proc is None:
             return []
         # a managed pool's PHP-FPM is the master's child too, not foyer's
+        # (a child that exits while it is looked at has no name: gone)
         kids = [k for k in children_of(self.proc.pid)
-                if not _read_text(f"/proc/{k}/comm").startswith("php-fpm")]
+                if (comm := _read_text(f"/proc/{k}/comm"))
+                and not comm.startswith("php-fpm")]
         for k in kids:
             st = proc_stat(k)
             if st:
@@ -712,7 +714,8 @@ class Server:
 def _read_text(path):
     try:
         return Path(path).read_text(errors="replace")
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
+        # a file not there yet, or a process gone while it was read
         return ""
 
 

@@ -369,15 +369,19 @@ class Fpm(Helper):
     def connections(self, which):
         """FastCGI connections FPM holds open on a unix pool now: the
         connected sockets named after its listening socket."""
+        return len(self.connection_inodes(which))
+
+    def connection_inodes(self, which):
+        """The inodes of those connections (FPM's ends)."""
         path = self.backend(which)[len("unix:"):]
-        n = 0
+        found = []
         with open("/proc/net/unix") as f:
             next(f)
             for line in f:
                 cols = line.split()
                 if len(cols) >= 8 and cols[5] == "03" and cols[7] == path:
-                    n += 1
-        return n
+                    found.append(cols[6])
+        return found
 
     def backend(self, which):
         if which == "main":
