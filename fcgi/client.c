@@ -297,8 +297,8 @@ static struct fy_fcgi_exchange *waiting_at(struct pool_rt *rt, int i,
 	return NULL;
 }
 
-/* Another thread handed this one a connection for the request at pos,
- * and took that request out of the queue. */
+/* A connection for the request at pos, which the giver took out of the
+ * queue: from another thread, or from this one. */
 static int on_conn(struct pool_rt *rt, int i, uint64_t pos, int fd)
 {
 	struct fy_fcgi_exchange *q = waiting_at(rt, i, pos);
@@ -319,25 +319,28 @@ static int on_conn(struct pool_rt *rt, int i, uint64_t pos, int fd)
  */
 static void pass_on(struct fy_fcgi_exchange *x)
 {
-	struct fy_fcgi_exchange *q = NULL;
 	if (x->rt->b[x->backend].wq != NULL) {
 		uint64_t pos;
-		switch (fy_pool_hand_over(x->rt, x->backend, x->fd, &pos)) {
-		case 2:
+		switch (fy_pool_hand_over(x->rt, x->backend, x->fd, 0, &pos)) {
+		case HAND_LATER:
+			/* To another thread, from the next pass. */
+			fy_pool_pass_later(x->base, x->rt, x->backend, x->fd);
 			return;
-		case 1:
-			q = waiting_at(x->rt, x->backend, pos);
+		case HAND_LOCAL:
+			if (on_conn(x->rt, x->backend, pos, x->fd))
+				return;
 			break;
 		default:
 			break;
 		}
 	} else {
-		q = first_waiting(x->rt, x->backend);
+		struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
+		if (q != NULL) {
+			use_kept(q, x->fd);
+			return;
+		}
 	}
-	if (q != NULL)
-		use_kept(q, x->fd);
-	else
-		fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
+	fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
 }
 
 /* Ends the exchange and tells the caller. */

@@ -399,6 +399,17 @@ void fy_pool_succeeded(struct pool_rt *rt, int i)
 
 /* ---- kept connections (per thread) ------------------------------------ */
 
+/* Takes a connection handed over to a waiting request of this thread
+ * (fy_pool_bell_init). */
+static __thread int (*bell_conn_cb)(struct pool_rt *, int, uint64_t, int);
+
+/* Connections to hand over from the next pass of this thread's loop. */
+struct pass {
+	struct pool_rt *rt;
+	int backend;
+	int fd;
+};
+
 struct idle {
 	struct idle *next, *prev;
 	struct pool_rt *rt;
@@ -441,15 +452,20 @@ static void idle_close(struct idle *it)
  */
 static void idle_give_up(struct idle *it)
 {
-	struct backend *b = &it->rt->b[it->backend];
-	if (b->wq != NULL) {
+	struct pool_rt *rt = it->rt;
+	int i = it->backend, fd = it->fd;
+	if (rt->b[i].wq != NULL) {
 		uint64_t pos;
-		int rc = fy_pool_hand_over(it->rt, it->backend, it->fd, &pos);
-		if (rc == 1)
-			return;
-		if (rc == 2) {
-			idle_unlink(it); /* fd went with its slot */
+		int rc = fy_pool_hand_over(rt, i, fd, 0, &pos);
+		if (rc == HAND_LOCAL || rc == HAND_LATER) {
+			struct event_base *base = event_get_base(&it->ev);
+			idle_unlink(it); /* fd goes with its slot */
 			free(it);
+			if (rc == HAND_LATER)
+				fy_pool_pass_later(base, rt, i, fd);
+			else if (bell_conn_cb == NULL ||
+				 !bell_conn_cb(rt, i, pos, fd))
+				fy_pool_put_idle(base, rt, i, fd);
 			return;
 		}
 	}
@@ -474,10 +490,29 @@ static void on_idle_sweep(evutil_socket_t fd, short what, void *arg)
 		idle_give_up(it);
 }
 
+static __thread struct pass *passes;
+static __thread size_t n_passes, cap_passes;
+static __thread struct event pass_ev;
+static __thread struct event_base *pass_base;
+
 void fy_fcgi_close_idle(void)
 {
 	while (idle_list != NULL)
 		idle_close(idle_list);
+	/* Connections still to hand over: the loop that was to do it will
+	 * not run before this thread blocks. */
+	while (n_passes > 0) {
+		struct pass p = passes[--n_passes];
+		close(p.fd);
+		fy_pool_release(p.rt, p.backend);
+	}
+	if (pass_base != NULL)
+		event_del(&pass_ev);
+}
+
+int fy_fcgi_passes_pending(void)
+{
+	return n_passes > 0;
 }
 
 void fy_pool_idle_pressure(void)
@@ -593,7 +628,6 @@ static __thread int bell_fd = -1;
 static __thread struct event bell_ev;
 static __thread struct event_base *bell_base;
 static __thread void (*bell_cb)(void);
-static __thread int (*bell_conn_cb)(struct pool_rt *, int, uint64_t, int);
 static __thread int send_fd = -1;
 
 /* A connection handed over through a doorbell, with its descriptor. A
@@ -750,10 +784,11 @@ static int row_of(struct pool_rt *rt, pid_t pid)
 	return -1;
 }
 
-int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos)
+int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
+		      uint64_t *pos)
 {
 	struct waitq *q = rt->b[i].wq;
-	int rc = 0;
+	int rc = HAND_NONE;
 	fy_pool_tid();
 	wq_lock(q);
 	for (;;) {
@@ -763,7 +798,13 @@ int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos)
 		struct wq_entry *e = &q->ring[q->head % WQ_CAP];
 		if (e->tid == my_tid) {
 			*pos = q->head;
-			rc = 1;
+			e->tid = 0; /* served: out of the queue */
+			wq_trim(q);
+			rc = HAND_LOCAL;
+			break;
+		}
+		if (!may_send) {
+			rc = HAND_LATER;
 			break;
 		}
 		/* Its slot moves to the receiver's row before it can arrive:
@@ -780,7 +821,7 @@ int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos)
 			atomic_fetch_sub(&mine->conns, 1);
 			e->tid = 0; /* served: out of the queue */
 			wq_trim(q);
-			rc = 2;
+			rc = HAND_SENT;
 			break;
 		}
 		int err = errno;
@@ -790,9 +831,70 @@ int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos)
 		e->tid = 0; /* a thread that is gone */
 	}
 	wq_unlock(q);
-	if (rc == 2)
+	if (rc == HAND_SENT)
 		close(fd);
 	return rc;
+}
+
+
+/* Hands fd to the oldest waiter (sent, or to a request of this thread),
+ * else keeps or closes it. */
+static void pass_now(struct event_base *base, struct pool_rt *rt, int i,
+		     int fd)
+{
+	uint64_t pos;
+	switch (fy_pool_hand_over(rt, i, fd, 1, &pos)) {
+	case HAND_SENT:
+		return;
+	case HAND_LOCAL:
+		if (bell_conn_cb != NULL && bell_conn_cb(rt, i, pos, fd))
+			return;
+		break;
+	default:
+		break;
+	}
+	fy_pool_put_idle(base, rt, i, fd);
+}
+
+static void on_pass(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct event_base *base = arg;
+	/* What is handed over now may add more: take the batch first. */
+	while (n_passes > 0) {
+		struct pass p = passes[--n_passes];
+		pass_now(base, p.rt, p.backend, p.fd);
+	}
+}
+
+void fy_pool_pass_later(struct event_base *base, struct pool_rt *rt, int i,
+			int fd)
+{
+	if (n_passes == cap_passes) {
+		size_t cap = cap_passes ? 2 * cap_passes : 16;
+		struct pass *a = realloc(passes, cap * sizeof(*a));
+		if (a == NULL) {
+			/* Not handed over: closed, its slot given back. */
+			close(fd);
+			fy_pool_release(rt, i);
+			return;
+		}
+		passes = a;
+		cap_passes = cap;
+	}
+	if (pass_base != base) {
+		if (pass_base != NULL)
+			event_del(&pass_ev);
+		evtimer_assign(&pass_ev, base, on_pass, base);
+		pass_base = base;
+	}
+	passes[n_passes++] = (struct pass){rt, i, fd};
+	/* A timer, not event_active: active events run in this same pass,
+	 * timers only after the next epoll_wait, which applies the
+	 * changelist first. */
+	struct timeval zero = {0, 0};
+	event_add(&pass_ev, &zero);
 }
 
 int fy_pool_wq_join(struct pool_rt *rt, int i, uint64_t *pos)

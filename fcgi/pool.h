@@ -147,13 +147,28 @@ int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void),
 /*
  * A connection to backend i that ended cleanly goes to the oldest request
  * waiting for the backend, wherever it is, so that the queue is served in
- * order without reconnecting. Returns 0 when nobody waits (or the oldest
- * waiter's doorbell is full): the caller still has fd; 1 when the oldest
- * waiter is in this thread, at *pos: the caller gives it fd; 2 when fd
- * went through the doorbell of another thread, with its slot, and is
- * closed here.
+ * order without reconnecting. Returns HAND_NONE when nobody waits (or the
+ * oldest waiter's doorbell is full): the caller still has fd;
+ * HAND_LOCAL when the oldest waiter is in this thread, at *pos: it is out
+ * of the queue now, and the caller gives it fd; HAND_SENT when fd went through the doorbell of another
+ * thread, with its slot, and is closed here. With may_send 0, HAND_LATER
+ * instead of sending: see fy_pool_pass_later().
  */
-int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, uint64_t *pos);
+enum { HAND_NONE, HAND_LOCAL, HAND_SENT, HAND_LATER };
+int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
+		      uint64_t *pos);
+/*
+ * Hands fd over from the next pass of base's loop. A descriptor this
+ * loop watched may be sent to another process only once the loop has
+ * told epoll to stop watching it, and the epoll changelist defers that
+ * to the next pass: an epoll item lives as long as its open file, not
+ * its descriptor, so closing ours after sending would leave it in our
+ * epoll set, ready (writable) on every wait for as long as the receiver
+ * keeps it. The next pass hands fd to the oldest waiter then, or keeps
+ * it, or closes it.
+ */
+void fy_pool_pass_later(struct event_base *base, struct pool_rt *rt, int i,
+			int fd);
 /* This thread's id as the wait queue records it. */
 pid_t fy_pool_tid(void);
 

@@ -12,6 +12,7 @@
 
 #include "foyer/arena.h"
 #include "foyer/core.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/file_cache.h"
 #include "foyer/scoreboard.h"
 #include "proxy.h"
@@ -140,6 +141,11 @@ int fy_loop_run_until_idle(struct fy_loop *loop)
 	loop->break_when_idle = 1;
 	int rc = event_base_dispatch(loop->base);
 	loop->break_when_idle = 0;
+	/* A FastCGI connection the last request handed on leaves from the
+	 * next pass (fy_pool_pass_later): run it, rather than close the
+	 * connection before the thread blocks in accept. */
+	if (rc >= 0 && fy_fcgi_passes_pending())
+		event_base_loop(loop->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	return rc < 0 ? FY_ERROR : FY_OK;
 }
 

@@ -66,6 +66,9 @@ void fy_fcgi_spawn_stop(void);
  * block outside its loop (prefork and worker wait in accept(2)) calls it:
  * nobody would watch their timeouts, and each pins an FPM child. */
 void fy_fcgi_close_idle(void);
+/* Whether this thread has connections to hand to other threads from its
+ * loop's next pass (a loop about to stop runs that pass first). */
+int fy_fcgi_passes_pending(void);
 
 /* What an exchange reports to its caller (the HTTP handler). Every
  * callback runs in the loop's thread; arg is the caller's. */

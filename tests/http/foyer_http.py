@@ -127,6 +127,37 @@ def proc_stat(pid):
     return fields[0], int(fields[1]), int(fields[19])
 
 
+def stale_epoll_items(pid):
+    """Items of pid's epoll sets that no descriptor of pid names any more:
+    an epoll item lives as long as its open file, so a descriptor closed
+    while another process still has the file (one sent over a unix socket)
+    leaves its item behind, reported ready on every wait. [(epoll fd,
+    target fd, inode)]."""
+    stale = []
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return stale
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:[eventpoll]":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                info = f.read()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        for m in re.finditer(r"^tfd:\s*(\d+)\s.*?ino:([0-9a-f]+)", info,
+                             re.M):
+            tfd, ino = m.group(1), int(m.group(2), 16)
+            try:
+                st = os.stat(f"/proc/{pid}/fd/{tfd}")
+            except (FileNotFoundError, ProcessLookupError):
+                st = None
+            if st is None or st.st_ino != ino:
+                stale.append((int(fd), int(tfd), ino))
+    return stale
+
+
 def live_processes(field, value):
     """The live (not zombie) processes whose stat field (1: ppid, 2: pgrp)
     is value, sorted."""

@@ -24,7 +24,7 @@ import threading
 
 import pytest
 
-from foyer_http import MPMS, poll
+from foyer_http import MPMS, poll, stale_epoll_items
 from php_fpm import fpm  # noqa: F401 (the module's php-fpm fixture)
 from php_fpm import (BIG_LINE, big_line, json_body, read_all, split_response,
                      vm_rss_kb, wait_stable)
@@ -224,7 +224,8 @@ def test_max_connections_serves_every_client_in_turn(make_server, fpm):  # noqa:
     so no client is starved while the others take turns: each gets a fair
     share of the requests served. A connection that ends goes to the
     oldest waiting request wherever it is, so the two connections serve
-    every request: FPM sees no new ones."""
+    every request: FPM sees no new ones. A connection sent to another
+    child leaves no item behind in the sender's epoll set."""
     php = make_server(
         sites=[("default", fpm.site("fair"))],
         extra=fpm.pool("fair", "slow", max_connections=2, keep_alive=2),
@@ -275,6 +276,10 @@ def test_max_connections_serves_every_client_in_turn(make_server, fpm):  # noqa:
     # then closed and a new one opened); without handing over, about one
     # per request.
     assert 1 <= len(seen) <= 4, sorted(seen)
+    # The two connections are still kept (keep_alive_timeout is 30 s):
+    # an item left for one would be reported on every wait of its loop.
+    for pid in php.children() or [php.pid]:
+        assert stale_epoll_items(pid) == [], pid
 
 
 def fpm_mode(factory):
