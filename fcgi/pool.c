@@ -784,6 +784,39 @@ static int row_of(struct pool_rt *rt, pid_t pid)
 	return -1;
 }
 
+/*
+ * Whether a request of this thread, among the oldest max waiters, may take
+ * the connection before the oldest (in another thread): sending it there
+ * costs both threads several system calls and the receiver a wakeup,
+ * while one of ours takes it at once. Each waiter is passed over fewer
+ * than max times, so it is still served within a few rounds of the
+ * connections; one of ours found is taken out of the queue, at *pos.
+ * Called locked, the oldest live entry at q->head.
+ */
+static int take_younger(struct waitq *q, int max, uint64_t *pos)
+{
+	if (q->skipped_head != q->head) {
+		q->skipped_head = q->head;
+		q->skips = 0;
+	}
+	if (q->skips >= max - 1)
+		return 0;
+	int live = 1;
+	for (uint64_t p = q->head + 1; p < q->tail && live < max; p++) {
+		struct wq_entry *e = &q->ring[p % WQ_CAP];
+		if (e->tid == 0)
+			continue;
+		live++;
+		if (e->tid == my_tid) {
+			q->skips++;
+			e->tid = 0;
+			*pos = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
 		      uint64_t *pos)
 {
@@ -800,6 +833,10 @@ int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
 			*pos = q->head;
 			e->tid = 0; /* served: out of the queue */
 			wq_trim(q);
+			rc = HAND_LOCAL;
+			break;
+		}
+		if (take_younger(q, rt->pool->max_connections, pos)) {
 			rc = HAND_LOCAL;
 			break;
 		}

@@ -48,6 +48,10 @@ struct idle_holder {
 struct waitq {
 	pthread_mutex_t lock;
 	uint64_t head, tail; /* positions; entry = ring[pos % WQ_CAP] */
+	/* Times the waiter at position skipped_head was passed over by a
+	 * younger one (at most max_connections - 1, see hand_over). */
+	uint64_t skipped_head;
+	int skips;
 	struct wq_entry ring[WQ_CAP];
 	struct idle_holder idle[IDLE_HOLDERS]; /* threads keeping conns */
 };
