@@ -17,8 +17,8 @@
 #include "foyer/cgi_response.h"
 #include "foyer/core.h"
 #include "foyer/fcgi.h"
-#include "foyer/fcgi_client.h"
 #include "foyer/file_cache.h"
+#include "foyer/fcgi_client.h"
 #include "foyer/xsendfile.h"
 #include "proxy.h"
 
@@ -237,6 +237,11 @@ static int fastcgi_start(struct fy_request *r)
 				       "control character in PATH_INFO refused");
 				return 400;
 			}
+
+	/* The script was opened and checked: from now on one fstatat tells
+	 * that the path still names it. */
+	if (r->cacheable && r->cached == NULL && r->fd >= 0)
+		fy_fcache_add_stat(site, r->uri, strlen(r->uri), &r->st);
 
 	size_t hdr_bytes = 0;
 	for (size_t i = 0; i < r->head.num_headers; i++)

@@ -19,6 +19,10 @@
  * clean" rule, a file whose ctime is less than FCACHE_SETTLE seconds old
  * is served but not kept.
  *
+ * A PHP script gets an entry without content: one fstatat then tells the
+ * router it is still the regular file that was checked, instead of an
+ * openat2, an fstat and a close before each request goes to PHP-FPM.
+ *
  * Entries are reference counted: a request holds its entry until the
  * request ends, so eviction never frees memory a response is copied from.
  * One mutex guards the table; it is held for a hash lookup or an insert,
@@ -47,6 +51,7 @@ struct fy_fcache_entry {
 	uint32_t hash;
 	int refs;	 /* the table's own reference counts as one */
 	int in_table;
+	int stat_only; /* a PHP script: known to be there, content not kept */
 	struct stat st;
 	size_t path_len;
 	char *path;
@@ -220,7 +225,7 @@ void fy_fcache_put(struct fy_fcache_entry *e)
 const char *fy_fcache_data(const struct fy_fcache_entry *e, size_t *len)
 {
 	*len = e->len;
-	return e->data;
+	return e->stat_only ? NULL : e->data;
 }
 
 /* A regular file, cache on, not changed in the last seconds. */
@@ -245,18 +250,27 @@ static int wants(const struct stat *st)
 }
 
 static void insert(const void *site, const char *path, size_t path_len,
-		   const struct stat *st, const void *data, size_t len);
+		   const struct stat *st, const void *data, size_t len,
+		   int stat_only);
 
 void fy_fcache_add(const void *site, const char *path, size_t path_len,
 		   const struct stat *st, const void *data, size_t len)
 {
 	if ((off_t)len != st->st_size || !wants(st))
 		return;
-	insert(site, path, path_len, st, data, len);
+	insert(site, path, path_len, st, data, len, 0);
+}
+
+void fy_fcache_add_stat(const void *site, const char *path, size_t path_len,
+			const struct stat *st)
+{
+	if (settled(st))
+		insert(site, path, path_len, st, NULL, 0, 1);
 }
 
 static void insert(const void *site, const char *path, size_t path_len,
-		   const struct stat *st, const void *data, size_t len)
+		   const struct stat *st, const void *data, size_t len,
+		   int stat_only)
 {
 	struct fy_fcache_entry *e = malloc(sizeof(*e) + len + path_len + 1);
 	if (e == NULL)
@@ -266,9 +280,11 @@ static void insert(const void *site, const char *path, size_t path_len,
 	e->hash = hash_key(site, path, path_len);
 	e->refs = 1;
 	e->in_table = 1;
+	e->stat_only = stat_only;
 	e->st = *st;
 	e->len = len;
-	memcpy(e->data, data, len);
+	if (len > 0)
+		memcpy(e->data, data, len);
 	e->path = e->data + len;
 	e->path_len = path_len;
 	memcpy(e->path, path, path_len);

@@ -493,6 +493,13 @@ static int resolve_in(const struct fy_site *site, int rootfd,
 	int rc;
 
 	out->cached = fy_fcache_get(site, rootfd, out->uri, uri_len, &out->st);
+	size_t kept;
+	if (out->cached != NULL && fy_fcache_data(out->cached, &kept) == NULL &&
+	    (site->pool == NULL || !fy_router_is_php(site, out->uri, uri_len))) {
+		/* Only PHP-FPM may use a script known without its content. */
+		fy_fcache_put(out->cached);
+		out->cached = NULL;
+	}
 	if (out->cached != NULL) {
 		memcpy(out->script, out->uri, uri_len + 1);
 		out->cacheable = 1;

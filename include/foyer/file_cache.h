@@ -27,7 +27,7 @@ struct fy_fcache_entry *fy_fcache_get(const void *site, int rootfd,
 				      const char *path, size_t len,
 				      struct stat *st);
 void fy_fcache_put(struct fy_fcache_entry *e);
-/* The kept content (st_size bytes). */
+/* The kept content; NULL for an entry made by fy_fcache_add_stat(). */
 const char *fy_fcache_data(const struct fy_fcache_entry *e, size_t *len);
 
 /* Keeps a copy of data under site and path, if it is the whole file
@@ -35,5 +35,10 @@ const char *fy_fcache_data(const struct fy_fcache_entry *e, size_t *len);
  * evicts the least recently used entries to stay in budget. */
 void fy_fcache_add(const void *site, const char *path, size_t path_len,
 		   const struct stat *st, const void *data, size_t len);
+
+/* Keeps only that the path names this (settled, regular) file: for PHP
+ * scripts, whose content PHP-FPM reads itself. */
+void fy_fcache_add_stat(const void *site, const char *path, size_t path_len,
+			const struct stat *st);
 
 #endif
