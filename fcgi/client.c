@@ -246,7 +246,7 @@ static void wake_waiter(struct pool_rt *rt, int i)
 /* This thread's doorbell rang: a slot was freed, or someone waits for the
  * connections this thread keeps. The oldest local waiter of each backend
  * looks again (it may be the oldest of all); then kept connections that
- * others wait for are closed, unless the oldest waiter is here. */
+ * others wait for go to the oldest waiter (or are closed). */
 static void on_ring(void)
 {
 	/* One pass: the first waiter met for each backend is its oldest
@@ -312,10 +312,11 @@ static int on_conn(struct pool_rt *rt, int i, uint64_t pos, int fd)
 /*
  * A connection that ended cleanly serves the next request: with
  * max_connections, the oldest one waiting for the backend in any thread
- * of any child (handed over, not closed and opened again, and never to a
- * younger request while an older one waits elsewhere: that let one
- * child's requests pass another's forever); otherwise the oldest waiting
- * in this thread. Else it is kept, or closed.
+ * of any child, handed over rather than closed and opened again (a
+ * younger request of this thread may take it first, but only a bounded
+ * number of times: unbounded, one child's requests passed another's
+ * forever); otherwise the oldest waiting in this thread. Else it is
+ * kept, or closed.
  */
 static void pass_on(struct fy_fcgi_exchange *x)
 {

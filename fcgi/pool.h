@@ -119,7 +119,8 @@ int fy_pool_take_idle(struct pool_rt *rt, int i);
 void fy_pool_put_idle(struct event_base *base, struct pool_rt *rt, int i,
 		      int fd);
 
-/* Closes this thread's idle connections to backends others wait for. */
+/* Gives this thread's idle connections to backends others wait for to the
+ * oldest waiter (fy_pool_hand_over), or closes them. */
 void fy_pool_idle_pressure(void);
 
 /*
