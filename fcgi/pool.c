@@ -446,9 +446,9 @@ static void idle_close(struct idle *it)
 
 /*
  * Someone waits for the backend of kept connection it. With a wait
- * queue, the connection goes to its oldest request (it stays here when
- * that one is in this thread: it takes it when it looks again). Otherwise
- * it is closed, so that a new one can reach a free FPM child.
+ * queue, the connection goes to its oldest request: at once when that one
+ * is in this thread, from the next loop pass when it is elsewhere.
+ * Otherwise it is closed, so that a new one can reach a free FPM child.
  */
 static void idle_give_up(struct idle *it)
 {
