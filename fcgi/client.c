@@ -321,27 +321,14 @@ static int on_conn(struct pool_rt *rt, int i, uint64_t pos, int fd)
 static void pass_on(struct fy_fcgi_exchange *x)
 {
 	if (x->rt->b[x->backend].wq != NULL) {
-		uint64_t pos;
-		switch (fy_pool_hand_over(x->rt, x->backend, x->fd, 0, &pos)) {
-		case HAND_LATER:
-			/* To another thread, from the next pass. */
-			fy_pool_pass_later(x->base, x->rt, x->backend, x->fd);
-			return;
-		case HAND_LOCAL:
-			if (on_conn(x->rt, x->backend, pos, x->fd))
-				return;
-			break;
-		default:
-			break;
-		}
-	} else {
-		struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
-		if (q != NULL) {
-			use_kept(q, x->fd);
-			return;
-		}
+		fy_pool_pass_on(x->base, x->rt, x->backend, x->fd);
+		return;
 	}
-	fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
+	struct fy_fcgi_exchange *q = first_waiting(x->rt, x->backend);
+	if (q != NULL)
+		use_kept(q, x->fd);
+	else
+		fy_pool_put_idle(x->base, x->rt, x->backend, x->fd);
 }
 
 /* Ends the exchange and tells the caller. */

@@ -454,22 +454,14 @@ static void idle_give_up(struct idle *it)
 {
 	struct pool_rt *rt = it->rt;
 	int i = it->backend, fd = it->fd;
-	if (rt->b[i].wq != NULL) {
-		uint64_t pos;
-		int rc = fy_pool_hand_over(rt, i, fd, 0, &pos);
-		if (rc == HAND_LOCAL || rc == HAND_LATER) {
-			struct event_base *base = event_get_base(&it->ev);
-			idle_unlink(it); /* fd goes with its slot */
-			free(it);
-			if (rc == HAND_LATER)
-				fy_pool_pass_later(base, rt, i, fd);
-			else if (bell_conn_cb == NULL ||
-				 !bell_conn_cb(rt, i, pos, fd))
-				fy_pool_put_idle(base, rt, i, fd);
-			return;
-		}
+	if (rt->b[i].wq == NULL) {
+		idle_close(it);
+		return;
 	}
-	idle_close(it);
+	struct event_base *base = event_get_base(&it->ev);
+	idle_unlink(it); /* fd goes on with its slot */
+	free(it);
+	fy_pool_pass_on(base, rt, i, fd);
 }
 
 static void on_idle_event(evutil_socket_t fd, short what, void *arg)
@@ -700,6 +692,9 @@ static int send_conn(pid_t tid, const struct handoff *h, int fd)
 		   : -1;
 }
 
+static void give_local(struct event_base *base, struct pool_rt *rt, int i,
+		       uint64_t pos, int fd);
+
 /* A connection came through the doorbell: its waiter takes it, or, when
  * that one left meanwhile, this thread holds it like any it kept. */
 static void got_conn(const struct handoff *h, int fd)
@@ -711,9 +706,7 @@ static void got_conn(const struct handoff *h, int fd)
 		close(fd);
 		return;
 	}
-	if (bell_conn_cb != NULL && bell_conn_cb(rt, h->backend, h->pos, fd))
-		return;
-	fy_pool_put_idle(bell_base, rt, h->backend, fd);
+	give_local(bell_base, rt, h->backend, h->pos, fd);
 }
 
 static void on_bell(evutil_socket_t fd, short what, void *arg)
@@ -754,6 +747,10 @@ static void on_bell(evutil_socket_t fd, short what, void *arg)
 int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void),
 		      int (*on_conn)(struct pool_rt *, int, uint64_t, int))
 {
+	/* The callbacks first: a connection handed to a request of this
+	 * thread reaches it through on_conn even without a doorbell. */
+	bell_cb = on_ring;
+	bell_conn_cb = on_conn;
 	if (bell_fd >= 0)
 		return FY_OK;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -768,8 +765,6 @@ int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void),
 	}
 	bell_fd = fd;
 	bell_base = base;
-	bell_cb = on_ring;
-	bell_conn_cb = on_conn;
 	event_assign(&bell_ev, base, fd, EV_READ | EV_PERSIST, on_bell, NULL);
 	event_add(&bell_ev, NULL);
 	return FY_OK;
@@ -817,8 +812,20 @@ static int take_younger(struct waitq *q, int max, uint64_t *pos)
 	return 0;
 }
 
-int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
-		      uint64_t *pos)
+/*
+ * Gives fd, a connection to backend i that ended cleanly, to the oldest
+ * request waiting for the backend (or, take_younger, to a slightly younger
+ * one of this thread). Returns HAND_NONE when nobody waits or the oldest
+ * waiter's doorbell is full: the caller still has fd; HAND_LOCAL when the
+ * request is in this thread, at *pos: it is out of the queue now, and the
+ * caller gives it fd; HAND_SENT when fd went through the doorbell of
+ * another thread, with its slot, and is closed here; with may_send 0,
+ * HAND_LATER instead of sending (see pass_later).
+ */
+enum { HAND_NONE, HAND_LOCAL, HAND_SENT, HAND_LATER };
+
+static int hand_over(struct pool_rt *rt, int i, int fd, int may_send,
+		     uint64_t *pos)
 {
 	struct waitq *q = rt->b[i].wq;
 	int rc = HAND_NONE;
@@ -874,23 +881,42 @@ int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
 }
 
 
-/* Hands fd to the oldest waiter (sent, or to a request of this thread),
- * else keeps or closes it. */
-static void pass_now(struct event_base *base, struct pool_rt *rt, int i,
-		     int fd)
+/* Gives fd to the waiting request of this thread at pos, or keeps it
+ * (or closes it) when that request is gone. */
+static void give_local(struct event_base *base, struct pool_rt *rt, int i,
+		       uint64_t pos, int fd)
+{
+	if (bell_conn_cb == NULL || !bell_conn_cb(rt, i, pos, fd))
+		fy_pool_put_idle(base, rt, i, fd);
+}
+
+static void pass_later(struct event_base *base, struct pool_rt *rt, int i,
+		       int fd);
+
+/* Hands fd on (sending it only when may_send), else keeps or closes it. */
+static void pass_on(struct event_base *base, struct pool_rt *rt, int i,
+		    int fd, int may_send)
 {
 	uint64_t pos;
-	switch (fy_pool_hand_over(rt, i, fd, 1, &pos)) {
+	switch (hand_over(rt, i, fd, may_send, &pos)) {
 	case HAND_SENT:
 		return;
+	case HAND_LATER:
+		pass_later(base, rt, i, fd);
+		return;
 	case HAND_LOCAL:
-		if (bell_conn_cb != NULL && bell_conn_cb(rt, i, pos, fd))
-			return;
-		break;
+		give_local(base, rt, i, pos, fd);
+		return;
 	default:
-		break;
+		fy_pool_put_idle(base, rt, i, fd);
+		return;
 	}
-	fy_pool_put_idle(base, rt, i, fd);
+}
+
+void fy_pool_pass_on(struct event_base *base, struct pool_rt *rt, int i,
+		     int fd)
+{
+	pass_on(base, rt, i, fd, 0);
 }
 
 static void on_pass(evutil_socket_t fd, short what, void *arg)
@@ -901,12 +927,20 @@ static void on_pass(evutil_socket_t fd, short what, void *arg)
 	/* What is handed over now may add more: take the batch first. */
 	while (n_passes > 0) {
 		struct pass p = passes[--n_passes];
-		pass_now(base, p.rt, p.backend, p.fd);
+		pass_on(base, p.rt, p.backend, p.fd, 1);
 	}
 }
 
-void fy_pool_pass_later(struct event_base *base, struct pool_rt *rt, int i,
-			int fd)
+/*
+ * Hands fd over from the next pass of base's loop. A descriptor this
+ * loop watched may be sent to another process only once the loop has
+ * told epoll to stop watching it, and the epoll changelist defers that
+ * to the next pass: an epoll item lives as long as its open file, not
+ * its descriptor, so closing ours after sending would leave it in our
+ * epoll set, ready on every wait for as long as the receiver keeps it.
+ */
+static void pass_later(struct event_base *base, struct pool_rt *rt, int i,
+		       int fd)
 {
 	if (n_passes == cap_passes) {
 		size_t cap = cap_passes ? 2 * cap_passes : 16;
@@ -1086,10 +1120,7 @@ int fy_fcgi_pools_reaped(struct fy_config *cfg, pid_t pid)
 		struct pool_rt *rt = cfg->pools[p]->runtime;
 		if (rt == NULL)
 			continue;
-		int row = -1;
-		for (int k = 0; k < rt->rows && row < 0; k++)
-			if (atomic_load(&rt->owners[k]) == pid)
-				row = k;
+		int row = row_of(rt, pid);
 		for (size_t i = 0; i < rt->n; i++) {
 			struct backend *b = &rt->b[i];
 			int conns = 0;

@@ -49,7 +49,7 @@ struct waitq {
 	pthread_mutex_t lock;
 	uint64_t head, tail; /* positions; entry = ring[pos % WQ_CAP] */
 	/* Times the waiter at position skipped_head was passed over by a
-	 * younger one (at most max_connections - 1, see hand_over). */
+	 * younger one (at most max_connections - 1: take_younger in pool.c). */
 	uint64_t skipped_head;
 	int skips;
 	struct wq_entry ring[WQ_CAP];
@@ -120,7 +120,7 @@ void fy_pool_put_idle(struct event_base *base, struct pool_rt *rt, int i,
 		      int fd);
 
 /* Gives this thread's idle connections to backends others wait for to the
- * oldest waiter (fy_pool_hand_over), or closes them. */
+ * oldest waiter (fy_pool_pass_on), or closes them. */
 void fy_pool_idle_pressure(void);
 
 /*
@@ -150,30 +150,15 @@ int fy_pool_bell_init(struct event_base *base, void (*on_ring)(void),
 		      int (*on_conn)(struct pool_rt *rt, int i, uint64_t pos,
 				     int fd));
 /*
- * A connection to backend i that ended cleanly goes to the oldest request
- * waiting for the backend, wherever it is, so that the queue is served in
- * order without reconnecting. Returns HAND_NONE when nobody waits (or the
- * oldest waiter's doorbell is full): the caller still has fd;
- * HAND_LOCAL when the oldest waiter is in this thread, at *pos: it is out
- * of the queue now, and the caller gives it fd; HAND_SENT when fd went through the doorbell of another
- * thread, with its slot, and is closed here. With may_send 0, HAND_LATER
- * instead of sending: see fy_pool_pass_later().
+ * fd, a connection to backend i (with a wait queue) that ended cleanly,
+ * goes to the oldest request waiting for the backend, wherever it is, so
+ * that the queue is served in order without reconnecting: at once to a
+ * request of this thread, through the doorbell (SCM_RIGHTS, its slot with
+ * it) from the next pass of base's loop to one elsewhere. With nobody
+ * waiting it is kept or closed (fy_pool_put_idle).
  */
-enum { HAND_NONE, HAND_LOCAL, HAND_SENT, HAND_LATER };
-int fy_pool_hand_over(struct pool_rt *rt, int i, int fd, int may_send,
-		      uint64_t *pos);
-/*
- * Hands fd over from the next pass of base's loop. A descriptor this
- * loop watched may be sent to another process only once the loop has
- * told epoll to stop watching it, and the epoll changelist defers that
- * to the next pass: an epoll item lives as long as its open file, not
- * its descriptor, so closing ours after sending would leave it in our
- * epoll set, ready (writable) on every wait for as long as the receiver
- * keeps it. The next pass hands fd to the oldest waiter then, or keeps
- * it, or closes it.
- */
-void fy_pool_pass_later(struct event_base *base, struct pool_rt *rt, int i,
-			int fd);
+void fy_pool_pass_on(struct event_base *base, struct pool_rt *rt, int i,
+		     int fd);
 /* This thread's id as the wait queue records it. */
 pid_t fy_pool_tid(void);
 
