@@ -161,6 +161,15 @@ def test_exporter_reads_every_metric(srv):
 
 
 @pytest.mark.parametrize("mpm", MPMS)
+def test_one_process_names_the_configured_mpm(make_mpm_server, mpm):
+    # httpd -X keeps its MPM's name on the status page; so does foyer -X.
+    srv = make_mpm_server(mode="single", server={"mpm": mpm})
+    st = status(srv)
+    assert st["ServerMPM"] == mpm
+    assert st["Processes"] if mpm == "event" else "Processes" not in st
+
+
+@pytest.mark.parametrize("mpm", MPMS)
 def test_client_outside_allow_gets_403(make_mpm_server, mpm):
     srv = make_mpm_server(mode=mpm, extra="\n[status]\nallow = 127.0.0.1\n")
     assert fetch(srv, "/server-status?auto").status == 200
