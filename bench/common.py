@@ -33,6 +33,7 @@ CONCURRENCY = 100
 WORDPRESS_CONCURRENCY = 20
 WORDPRESS_TITLE = "foyer bench blog"
 AB_REQUESTS = 10000
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 PHP_VERSION = "8.2"
 FPM_BIN = f"php-fpm{PHP_VERSION}"
@@ -154,6 +155,28 @@ def process_tree(roots):
         seen.append(pid)
         todo.extend(children.get(pid, []))
     return seen
+
+
+def cpu_ticks(pids):
+    """User + system CPU time, in clock ticks, summed over pids."""
+    t = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        # The command name may hold spaces: count fields after its ')'.
+        fields = text[text.rindex(")") + 2:].split()
+        t += int(fields[11]) + int(fields[12])
+    return t
+
+
+def idle_ticks():
+    """Clock ticks every CPU has spent idle (idle + iowait) since boot."""
+    with open("/proc/stat") as f:
+        fields = f.readline().split()
+    return int(fields[4]) + int(fields[5])
 
 
 def memory(pids):

@@ -30,7 +30,8 @@ def aggregate(results):
         a = {"n": len(rs), "rps": median(rps),
              "rps_min": min(rps) if rps else None, "rps_max": max(rps) if rps else None}
         for k in ("p50_ms", "p99_ms", "total_pss_kb", "total_rss_kb", "server_procs",
-                  "idle_kb_per_conn", "idle_held", "idle_alive", "idle_n"):
+                  "idle_kb_per_conn", "idle_held", "idle_alive", "idle_n",
+                  "server_us", "fpm_us", "client_us", "idle_us"):
             a[k] = median([r.get(k) for r in rs])
         a["errors"] = sum(r.get("errors") or 0 for r in rs)
         a["notes"] = sorted({r["note"] for r in rs if r.get("note")})
@@ -46,6 +47,15 @@ def fmt_num(v, digits=0):
 
 def fmt_mib(kb):
     return "–" if not kb else f"{kb / 1024:.1f} MiB"
+
+
+def cpu_cell(a):
+    """server / fpm / client / idle, in µs per request."""
+    if a.get("server_us") is None and a.get("client_us") is None:
+        return "–"
+    parts = [fmt_num(a.get("server_us")), fmt_num(a.get("fpm_us")) if a.get("fpm_us") else "–",
+             fmt_num(a.get("client_us")), fmt_num(a.get("idle_us"))]
+    return " / ".join(parts)
 
 
 def spread(a):
@@ -101,7 +111,8 @@ def write_summary(path, run, servers, workloads, agg, elapsed, bugs):
         if not rows:
             continue
         peers = [s for s in rows if s.peer]
-        head = ["server", "req/s", "spread", "p50 ms", "p99 ms", "errors", "PSS", "RSS", "procs"]
+        head = ["server", "req/s", "spread", "p50 ms", "p99 ms", "errors", "PSS", "RSS", "procs",
+                "CPU µs/req: server / fpm / client / idle"]
         if w.tool == "idle":
             head = ["server", "held", "alive after", "KiB/conn", "2nd client req/s",
                     "p50 ms", "p99 ms", "errors", "PSS", "procs"]
@@ -118,7 +129,7 @@ def write_summary(path, run, servers, workloads, agg, elapsed, bugs):
             else:
                 cells = [s.name, fmt_num(a["rps"]), spread(a), fmt_num(a["p50_ms"], 2),
                          fmt_num(a["p99_ms"], 2), str(a["errors"]), fmt_mib(a["total_pss_kb"]),
-                         fmt_mib(a["total_rss_kb"]), fmt_num(a["server_procs"])]
+                         fmt_mib(a["total_rss_kb"]), fmt_num(a["server_procs"]), cpu_cell(a)]
             for p in peers:
                 b = agg[(p.name, w.name)]
                 if p is s or not a["rps"] or not b["rps"]:
@@ -132,7 +143,12 @@ def write_summary(path, run, servers, workloads, agg, elapsed, bugs):
             lines += [f"- {name}: {n}" for name, n in notes]
         lines.append("")
     lines += ["Ratios are req/s of the row's server divided by the column's peer "
-              "(above 1: the row is faster).", ""]
+              "(above 1: the row is faster).", "",
+              "CPU µs/req: CPU time per request of the server's processes, then php-fpm's "
+              "(PHP through FPM), then the load client's, and last the time the machine's "
+              "CPUs sat idle during the run, all from /proc around the client's run. With "
+              "client and server on the same cores, req/s is at most the CPUs' time divided "
+              "by the sum of the four.", ""]
     if bugs:
         lines += ["## foyer problems seen", ""] + [f"- {b}" for b in bugs] + [""]
     if run.notes:
