@@ -157,15 +157,21 @@ def process_tree(roots):
     return seen
 
 
-def cpu_ticks(pids):
-    """User + system CPU time, in clock ticks, summed over pids."""
-    t = 0
+def proc_texts(pids, name):
+    """/proc/PID/name read whole, for each of pids still there."""
     for pid in pids:
         try:
-            with open(f"/proc/{pid}/stat") as f:
+            with open(f"/proc/{pid}/{name}") as f:
                 text = f.read()
         except OSError:
             continue
+        yield text
+
+
+def cpu_ticks(pids):
+    """User + system CPU time, in clock ticks, summed over pids."""
+    t = 0
+    for text in proc_texts(pids, "stat"):
         # The command name may hold spaces: count fields after its ')'.
         fields = text[text.rindex(")") + 2:].split()
         t += int(fields[11]) + int(fields[12])
@@ -182,12 +188,7 @@ def idle_ticks():
 def memory(pids):
     """(processes, RSS kB, PSS kB) summed over pids from smaps_rollup."""
     n = rss = pss = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                text = f.read()
-        except OSError:
-            continue
+    for text in proc_texts(pids, "smaps_rollup"):
         m_rss = re.search(r"^Rss:\s+(\d+) kB", text, re.M)
         m_pss = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
         if m_rss and m_pss:
