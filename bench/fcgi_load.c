@@ -6,7 +6,11 @@
  * END_REQUEST, and starts again, for D seconds. With -k the requests carry
  * FCGI_KEEP_CONN and reuse the connection (what a proxy with backend
  * keep-alive does); without it every request gets a new connection (what
- * nginx and Apache do by default).
+ * nginx and Apache do by default). With -p N as well, N requests are in
+ * flight on each connection: the next ones are written before the answer
+ * to the first has come back (pipelining, which php-fpm allows since it
+ * reads one record after another), so a php-fpm child finds its next
+ * request waiting instead of sleeping in read(2) until it comes.
  *
  * It prints one line of key=value pairs that bench/run parses:
  *   requests=N errors=N non200=N stalled=N duration=S rps=R p50_ms=X p99_ms=X max_ms=X
@@ -40,6 +44,7 @@
 #include <unistd.h>
 
 #define REQUEST_ID 1
+#define MAX_DEPTH 16
 #define RBUF_SIZE (FCGI_HEADER_LEN + FCGI_MAX_LENGTH + 255 + 4096)
 
 /*
@@ -57,7 +62,9 @@ struct conn {
 	enum conn_state state;
 	size_t woff;
 	size_t rlen;
-	uint64_t start_ns;
+	uint64_t start_ns; /* when the oldest request in flight was sent */
+	uint64_t sent_ns[MAX_DEPTH]; /* -p: each request in flight, oldest first */
+	int oldest, inflight;
 	int seen_stdout; /* the first STDOUT bytes hold the CGI headers */
 	int status;	 /* CGI status of the current response */
 	unsigned char rbuf[RBUF_SIZE];
@@ -72,7 +79,10 @@ struct target {
 static struct target target;
 static unsigned char *request;
 static size_t request_len;
+static unsigned char *burst; /* -p: depth requests, sent at once on a new connection */
+static size_t burst_len;
 static int keep_conn;
+static int depth = 1;
 static uint64_t timeout_ns = 10ull * 1000000000ull;
 static int epfd;
 
@@ -304,6 +314,10 @@ static void conn_start(struct conn *c)
 	c->seen_stdout = 0;
 	c->status = 200;
 	c->start_ns = now_ns();
+	c->oldest = 0;
+	c->inflight = depth;
+	for (int i = 0; i < depth; i++)
+		c->sent_ns[i] = c->start_ns;
 
 	if (c->fd >= 0) {
 		c->state = ST_WRITING;
@@ -355,6 +369,35 @@ static void conn_done(struct conn *c)
 		conn_close(c);
 }
 
+/*
+ * -p: the oldest request in flight is answered. It is counted, and another
+ * one goes out behind those still in flight. Returns -1 if it could not.
+ */
+static int pipelined_done(struct conn *c, int running)
+{
+	uint64_t now = now_ns();
+
+	record_latency(now - c->sent_ns[c->oldest]);
+	if (c->status == 200)
+		n_ok++;
+	else
+		n_non200++;
+	c->seen_stdout = 0;
+	c->status = 200;
+	c->oldest = (c->oldest + 1) % MAX_DEPTH;
+	c->inflight--;
+	if (running) {
+		/* A few hundred bytes into an empty socket buffer: php-fpm
+		 * has just read the requests before this one. */
+		if (write(c->fd, request, request_len) != (ssize_t)request_len)
+			return -1;
+		c->sent_ns[(c->oldest + c->inflight) % MAX_DEPTH] = now;
+		c->inflight++;
+	}
+	c->start_ns = c->inflight ? c->sent_ns[c->oldest] : now;
+	return 0;
+}
+
 /* Reads the CGI status from the first STDOUT bytes: "Status: 404 ...". */
 static void parse_status(struct conn *c, const unsigned char *p, size_t len)
 {
@@ -380,7 +423,7 @@ static void parse_status(struct conn *c, const unsigned char *p, size_t len)
  * Consumes whole records from the read buffer. Returns 1 when END_REQUEST
  * has arrived, 0 when more input is needed, -1 on a protocol error.
  */
-static int parse_records(struct conn *c)
+static int parse_records(struct conn *c, int running)
 {
 	size_t off = 0;
 	int done = 0;
@@ -409,6 +452,11 @@ static int parse_records(struct conn *c)
 				return -1;
 			if (((const FCGI_EndRequestBody *)body)->protocolStatus != FCGI_REQUEST_COMPLETE)
 				return -1;
+			if (depth > 1) {
+				if (c->inflight == 0 || pipelined_done(c, running) != 0)
+					return -1;
+				break;
+			}
 			done = 1;
 			break;
 		default:
@@ -440,8 +488,8 @@ static void on_event(struct conn *c, uint32_t events, int running)
 	}
 
 	if (c->state == ST_WRITING) {
-		while (c->woff < request_len) {
-			ssize_t n = write(c->fd, request + c->woff, request_len - c->woff);
+		while (c->woff < burst_len) {
+			ssize_t n = write(c->fd, burst + c->woff, burst_len - c->woff);
 			if (n > 0) {
 				c->woff += (size_t)n;
 				continue;
@@ -462,7 +510,7 @@ static void on_event(struct conn *c, uint32_t events, int running)
 		ssize_t n = read(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen);
 		if (n > 0) {
 			c->rlen += (size_t)n;
-			int r = parse_records(c);
+			int r = parse_records(c, running);
 			if (r < 0) {
 				conn_fail(c);
 				return;
@@ -488,9 +536,10 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: fcgi_load -s SOCKET -f SCRIPT_FILENAME [-u URI] [-r DOCUMENT_ROOT]\n"
-		"                 [-c CONNECTIONS] [-d SECONDS] [-k] [-t TIMEOUT]\n"
+		"                 [-c CONNECTIONS] [-d SECONDS] [-k [-p DEPTH]] [-t TIMEOUT]\n"
 		"  SOCKET  unix:/path/to.sock, /path/to.sock or host:port\n"
-		"  -k      FCGI_KEEP_CONN: reuse each connection (default: one per request)\n");
+		"  -k      FCGI_KEEP_CONN: reuse each connection (default: one per request)\n"
+		"  -p      with -k, requests in flight per connection, 1 to 16 (default 1)\n");
 	exit(2);
 }
 
@@ -501,7 +550,7 @@ int main(int argc, char **argv)
 	double duration = 10.0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:f:u:r:c:d:kt:h")) != -1) {
+	while ((opt = getopt(argc, argv, "s:f:u:r:c:d:kp:t:h")) != -1) {
 		switch (opt) {
 		case 's': spec = optarg; break;
 		case 'f': script = optarg; break;
@@ -510,11 +559,13 @@ int main(int argc, char **argv)
 		case 'c': nconn = atoi(optarg); break;
 		case 'd': duration = atof(optarg); break;
 		case 'k': keep_conn = 1; break;
+		case 'p': depth = atoi(optarg); break;
 		case 't': timeout_ns = (uint64_t)(atof(optarg) * 1e9); break;
 		default: usage();
 		}
 	}
-	if (!spec || !script || nconn < 1 || duration <= 0)
+	if (!spec || !script || nconn < 1 || duration <= 0 || depth < 1 ||
+	    depth > MAX_DEPTH || (depth > 1 && !keep_conn))
 		usage();
 	if (!uri) {
 		const char *slash = strrchr(script, '/');
@@ -523,6 +574,14 @@ int main(int argc, char **argv)
 	if (parse_target(spec) != 0)
 		return 2;
 	build_request(script, uri, docroot);
+	burst_len = (size_t)depth * request_len;
+	burst = malloc(burst_len);
+	if (!burst) {
+		perror("malloc");
+		return 2;
+	}
+	for (int i = 0; i < depth; i++)
+		memcpy(burst + (size_t)i * request_len, request, request_len);
 	signal(SIGPIPE, SIG_IGN);
 
 	struct rlimit rl;
