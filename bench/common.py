@@ -169,12 +169,15 @@ def proc_texts(pids, name):
 
 
 def cpu_ticks(pids):
-    """User + system CPU time, in clock ticks, summed over pids."""
+    """User + system CPU time, in clock ticks, summed over pids, with what
+    their children already reaped had used: a child that exits between two
+    samples moves from its own count to its parent's, and is not lost."""
     t = 0
     for text in proc_texts(pids, "stat"):
         # The command name may hold spaces: count fields after its ')'.
+        # utime, stime, cutime, cstime are fields 14 to 17.
         fields = text[text.rindex(")") + 2:].split()
-        t += int(fields[11]) + int(fields[12])
+        t += sum(int(f) for f in fields[11:15])
     return t
 
 
