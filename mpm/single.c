@@ -97,7 +97,7 @@ static int single_run(struct fy_config **cfgp, struct fy_listener **lsp,
 	 * what tooling keys its dashboards on, even though -X runs it as
 	 * one process with one loop. */
 	fy_scoreboard_set_server(sb, FY_SERVER_TOKEN, __DATE__ " " __TIME__,
-				 cfg->mpm != NULL ? cfg->mpm : "event");
+				 cfg->mpm);
 	fy_scoreboard_set_limits(sb, 1, 1);
 	fy_scoreboard_set_generations(sb, 1, 0);
 	fy_scoreboard_proc_start(fy_scoreboard_proc(sb, 0), getpid(), 0);
